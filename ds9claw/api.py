@@ -1,0 +1,397 @@
+"""The headless Python API: detection on exposures and files, no DS9 needed.
+
+>>> from ds9claw.api import detect_file
+>>> from ds9claw.detect import DetectionParameters
+>>> products = detect_file("X_nrcb1_cal.fits", include=["X_nrcb1_cal_claws.pix.reg"],
+...                        params=DetectionParameters(sigma=2, smooth=1, ignore_background=True))
+>>> products.mask_path, products.result.n_masked  # doctest: +SKIP
+
+The same products as the old ``util_detect_source_and_create_seed_image.py``:
+``<stem><suffix>.fits`` (float seed image) and ``<stem><suffix>_zeroonemask.fits``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .detect import DetectionParameters, DetectionResult, NoDetectionWarning, detect_claws
+from .dq import DEFAULT_INVALID_FLAGS, valid_pixel_mask
+from .errors import InputError
+from .fitsio import (
+    Exposure,
+    output_paths,
+    product_header,
+    read_exposure,
+    write_fits_atomically,
+)
+from .regions import RegionSource, region_masks
+
+__all__ = [
+    "DEFAULT_SUFFIX",
+    "DetectionProducts",
+    "detect_exposure",
+    "detect_file",
+    "provenance_cards",
+    "resolve_region_template",
+    "write_products",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Product suffix: ``X_cal.fits`` -> ``X_cal_claws_seed_image.fits``.
+DEFAULT_SUFFIX = "_claws_seed_image"
+
+RegionInput = RegionSource | str | Path
+
+
+@dataclass
+class DetectionProducts:
+    """Result of `detect_file`.
+
+    Attributes
+    ----------
+    result : DetectionResult
+        Seed, mask and statistics.
+    seed_path, mask_path : pathlib.Path or None
+        Files written (``None`` when nothing was written).
+    diagnostics : dict of str to pathlib.Path
+        Diagnostic images written (valid pixels, background, rms).
+    source : pathlib.Path or None
+        The input file.
+    """
+
+    result: DetectionResult
+    seed_path: Path | None = None
+    mask_path: Path | None = None
+    diagnostics: dict[str, Path] = field(default_factory=dict)
+    source: Path | None = None
+
+
+def detect_exposure(
+    exposure: Exposure,
+    *,
+    include: Sequence[RegionInput] = (),
+    exclude: Sequence[RegionInput] = (),
+    params: DetectionParameters | None = None,
+    invalid_flags: str | int = DEFAULT_INVALID_FLAGS,
+) -> DetectionResult:
+    """Detect claws in an exposure inside its include regions.
+
+    Parameters
+    ----------
+    exposure : Exposure
+        The image (from `ds9claw.fitsio.read_exposure` or DS9).
+    include, exclude : sequence of RegionSource, str or pathlib.Path
+        DS9 region sources; with no include source the whole frame is searched.
+    params : DetectionParameters, optional
+        Detection parameters.
+    invalid_flags : str or int
+        DQ bits that make a pixel unusable.
+
+    Returns
+    -------
+    DetectionResult
+
+    Raises
+    ------
+    InputError
+        For an image without any finite pixel, bad regions or bad parameters.
+    """
+    params = (params or DetectionParameters()).validate()
+    image = exposure.image
+    if not np.isfinite(image).any():
+        raise InputError(f"{exposure.name} has no finite pixel (all NaN or infinite)")
+    include_mask, exclude_mask = region_masks(
+        exposure.shape, include, exclude, header=exposure.header
+    )
+    valid = valid_pixel_mask(image, exposure.dq, invalid_flags=invalid_flags)
+    return detect_claws(
+        image, valid=valid, include=include_mask, exclude=exclude_mask, params=params
+    )
+
+
+def resolve_region_template(template: str | Path, image_path: str | Path) -> Path:
+    """Turn a region name or template into a path for one image.
+
+    A name with ``{stem}`` (``X_cal``), ``{dataset}`` (``X``: the stem without
+    ``_cal``/``_rate``/``_i2d``), ``{name}`` (file name) or ``{dir}`` (its directory)
+    is filled in for the image; a relative template is taken relative to the image's
+    directory.  A name without placeholders is used as it is.
+
+    Parameters
+    ----------
+    template : str or pathlib.Path
+        The region name or template.
+    image_path : str or pathlib.Path
+        The image it is for.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .fitsio import stem_of
+
+    text = str(template)
+    if "{" not in text:
+        return Path(text)
+    image_path = Path(image_path)
+    stem = stem_of(image_path)
+    dataset = stem
+    for tail in ("_cal", "_rate", "_rateints", "_calints", "_i2d", "_crf"):
+        if dataset.endswith(tail):
+            dataset = dataset[: -len(tail)]
+            break
+    try:
+        filled = text.format(
+            stem=stem, dataset=dataset, name=image_path.name, dir=str(image_path.parent)
+        )
+    except (KeyError, IndexError, ValueError) as error:
+        raise InputError(
+            f"region template {text!r} has an unknown placeholder {error}; "
+            "use {stem}, {dataset}, {name} or {dir}"
+        ) from None
+    path = Path(filled)
+    return path if path.is_absolute() or "{dir}" in text else image_path.parent / path
+
+
+def provenance_cards(
+    params: DetectionParameters,
+    *,
+    source: str,
+    include: Sequence[RegionSource] = (),
+    exclude: Sequence[RegionSource] = (),
+    result: DetectionResult | None = None,
+) -> list[tuple[str, object, str]]:
+    """FITS cards that record how a product was made.
+
+    Parameters
+    ----------
+    params : DetectionParameters
+        Parameters used.
+    source : str
+        Input file name.
+    include, exclude : sequence of RegionSource
+        Region sources used (names and sha256 are recorded).
+    result : DetectionResult, optional
+        Adds the noise and the number of masked pixels.
+
+    Returns
+    -------
+    list of (keyword, value, comment)
+    """
+    none = "none"
+    cards: list[tuple[str, object, str]] = [
+        ("CLAWSOFT", "ds9claw", "software that made this file"),
+        ("CLAWVER", __version__, "ds9claw version"),
+        ("CLAWINP", Path(source).name[:68], "input image"),
+        ("CLAWSIG", params.sigma, "detection sigma"),
+        ("CLAWLSIG", params.lsigma if params.lsigma is not None else none, "lower sigma"),
+        ("CLAWUSIG", params.usigma if params.usigma is not None else none, "upper sigma"),
+        ("CLAWBOX", params.box_size if params.box_size is not None else none, "background box"),
+        ("CLAWBFRC", params.box_frac if params.box_frac is not None else none, "box fraction"),
+        ("CLAWMEDF", params.median_filter, "median filter size"),
+        ("MPIXAREA", params.minpixarea, "min. detected neighbours"),
+        ("CLAWMINA", params.min_area, "minimum connected area (pixels)"),
+        ("CLAWSMIA", params.smooth_in_advance, "image smoothing stddev (pixels)"),
+        ("SMOOTH", params.smooth, "Gaussian2DKernel stddev in pixel"),
+        ("CLAWSCUT", params.smooth_cutoff, "seed values below this set to 0"),
+        ("CLAWIGNB", params.ignore_background, "background taken as zero"),
+    ]
+    for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
+        for number, region in enumerate(sources, start=1):
+            cards.append((f"{prefix}R{number:02d}"[:8], Path(region.name).name[:68], "region"))
+            cards.append((f"{prefix}S{number:02d}"[:8], region.sha256, ""))
+    if result is not None:
+        cards.append(("CLAWRMS", result.rms_value, "noise used in the threshold"))
+        cards.append(("CLAWNPIX", result.n_masked, "pixels in the mask"))
+    return cards
+
+
+def write_products(
+    exposure: Exposure,
+    result: DetectionResult,
+    *,
+    source: str | Path,
+    include: Sequence[RegionSource] = (),
+    exclude: Sequence[RegionSource] = (),
+    output_dir: str | Path | None = None,
+    suffix: str = DEFAULT_SUFFIX,
+    overwrite: bool = False,
+    gzip: bool = False,
+    save_diagnostics: bool = False,
+) -> dict[str, Path]:
+    """Write the seed image, the zero-one mask and, if asked, diagnostic images.
+
+    All files are written, or none (see `ds9claw.fitsio.write_fits_atomically`).
+
+    Parameters
+    ----------
+    exposure : Exposure
+        The input image (its header and WCS go into the products).
+    result : DetectionResult
+        What to write.
+    source : str or pathlib.Path
+        The input file name the products are named after.
+    include, exclude : sequence of RegionSource
+        Regions used, for the provenance keywords.
+    output_dir : str or pathlib.Path, optional
+        Where to write (default: beside ``source``).
+    suffix : str
+        Product suffix.
+    overwrite : bool
+        Replace existing products.
+    gzip : bool
+        Write ``.fits.gz``.
+    save_diagnostics : bool
+        Also write valid-pixel, background and rms images.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Paths written, keyed ``seed``, ``mask`` (and ``valid``, ``background``, ``rms``).
+    """
+    if not suffix or "/" in suffix or "\\" in suffix:
+        raise InputError(f"output suffix {suffix!r} must be a non-empty name without '/'")
+    paths = output_paths(
+        source, suffix, output_dir=output_dir, gzip=gzip, diagnostics=save_diagnostics
+    )
+    header = product_header(
+        exposure,
+        provenance_cards(
+            result.params, source=str(source), include=include, exclude=exclude, result=result
+        ),
+    )
+    items: list[tuple[Path, np.ndarray, object]] = [
+        (paths["seed"], result.seed, header),
+        (paths["mask"], result.mask.astype(np.uint8), header),
+    ]
+    if save_diagnostics:
+        nan = np.float32(np.nan)
+        background = (
+            result.full_frame(result.background, nan)
+            if result.background is not None
+            else np.zeros(result.mask.shape, np.float32)
+        )
+        rms = (
+            result.full_frame(result.rms, nan)
+            if result.rms is not None
+            else np.full(result.mask.shape, np.float32(result.rms_value))
+        )
+        items += [
+            (paths["valid"], result.full_frame(result.valid.astype(np.uint8)), header),
+            (paths["background"], background, header),
+            (paths["rms"], rms, header),
+        ]
+    write_fits_atomically(items, overwrite=overwrite)
+    return paths
+
+
+def detect_file(
+    path: str | Path,
+    *,
+    include: Sequence[RegionInput] = (),
+    exclude: Sequence[RegionInput] = (),
+    params: DetectionParameters | None = None,
+    output_dir: str | Path | None = None,
+    suffix: str = DEFAULT_SUFFIX,
+    overwrite: bool = False,
+    gzip: bool = False,
+    save_diagnostics: bool = False,
+    invalid_flags: str | int = DEFAULT_INVALID_FLAGS,
+    write: bool = True,
+) -> DetectionProducts:
+    """Detect claws in a FITS file and write the seed and zero-one mask beside it.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        JWST cal/rate file, or any FITS file with a 2-D image.
+    include, exclude : sequence of RegionSource, str or pathlib.Path
+        DS9 region files (or sources); names may be templates such as
+        ``"{stem}_claws.pix.reg"`` (see `resolve_region_template`).
+    params : DetectionParameters, optional
+        Detection parameters.
+    output_dir : str or pathlib.Path, optional
+        Where to write (default: beside the input).
+    suffix : str
+        Product suffix (default ``"_claws_seed_image"``).
+    overwrite : bool
+        Replace existing products (atomically); otherwise an existing product is an
+        error and nothing is written.
+    gzip : bool
+        Write ``.fits.gz`` products.
+    save_diagnostics : bool
+        Also write valid-pixel, background and rms images.
+    invalid_flags : str or int
+        DQ bits that make a pixel unusable.
+    write : bool
+        Write the products (``False``: only compute).
+
+    Returns
+    -------
+    DetectionProducts
+    """
+    path = Path(path)
+    params = (params or DetectionParameters()).validate()
+    include_sources = [_source_for(item, path) for item in include]
+    exclude_sources = [_source_for(item, path) for item in exclude]
+    if write:
+        planned = output_paths(
+            path, suffix, output_dir=output_dir, gzip=gzip, diagnostics=save_diagnostics
+        )
+        if not overwrite:
+            existing = [str(p) for p in planned.values() if p.exists()]
+            if existing:
+                from .errors import OutputExistsError
+
+                raise OutputExistsError(
+                    f"{existing[0]} exists: pass --overwrite to replace it, or choose --output-dir"
+                )
+    exposure = read_exposure(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoDetectionWarning)
+        result = detect_exposure(
+            exposure,
+            include=include_sources,
+            exclude=exclude_sources,
+            params=params,
+            invalid_flags=invalid_flags,
+        )
+    for warning in caught:
+        if issubclass(warning.category, NoDetectionWarning):
+            _log.warning("%s: %s", path.name, warning.message)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    products = DetectionProducts(result=result, source=path)
+    if write:
+        paths = write_products(
+            exposure,
+            result,
+            source=path,
+            include=include_sources,
+            exclude=exclude_sources,
+            output_dir=output_dir,
+            suffix=suffix,
+            overwrite=overwrite,
+            gzip=gzip,
+            save_diagnostics=save_diagnostics,
+        )
+        products.seed_path = paths.pop("seed")
+        products.mask_path = paths.pop("mask")
+        products.diagnostics = paths
+    return products
+
+
+def _source_for(item: RegionInput, image_path: Path) -> RegionSource:
+    if isinstance(item, RegionSource):
+        return item
+    return RegionSource.from_file(resolve_region_template(item, image_path))

@@ -1,0 +1,118 @@
+"""The ``ds9claw`` command line: subcommands, logging and error reporting.
+
+This is the only module that configures logging.  Each subcommand lives in
+``ds9claw/commands/<name>.py`` with ``register(subparsers)`` and ``run(args) -> int``;
+this module only wires them together and turns `ds9claw.errors.Ds9ClawError` into a
+one-line message and a non-zero exit status (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import Ds9ClawError
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+#: Subcommand modules under ``ds9claw.commands``, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = ("detect", "example", "commit")
+
+_log = logging.getLogger("ds9claw")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand registered.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The top-level parser.
+    """
+    parser = argparse.ArgumentParser(
+        prog="ds9claw",
+        description=(
+            "Find JWST NIRCam claws (stray-light arcs) inside DS9 regions, write a seed image "
+            "and a 0/1 mask, and commit the mask into the rate-file DQ."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"ds9claw {__version__}")
+    _add_common(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"ds9claw.commands.{name}")
+        module.register(subparsers, parents=[_common_parent()])
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=default if suppress else 0,
+        help="more messages (-vv for debug messages)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default if suppress else False,
+        help="only warnings and errors",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default if suppress else False,
+        help="show the full traceback on errors",
+    )
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_common(parent, suppress=True)
+    return parent
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ds9claw: %(message)s"))
+    root = logging.getLogger("ds9claw")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ds9claw`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 success, 1 bad input or failed action, 2 bad usage.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except Ds9ClawError as error:
+        if args.debug:
+            raise
+        print(f"ds9claw: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("ds9claw: interrupted", file=sys.stderr)
+        return 130
+    except OSError as error:
+        if args.debug:
+            raise
+        print(f"ds9claw: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,339 @@
+"""``ds9claw commit`` and ``ds9claw revert``: put a claw mask into rate-file DQ, or undo it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import Ds9ClawError
+
+__all__ = ["register", "run_commit", "run_revert"]
+
+_log = logging.getLogger(__name__)
+
+_COMMIT_EPILOG = """\
+Masks are 0/1 or seed FITS images from `ds9claw detect` (pixels > 0 are masked) or DS9
+region files (their shapes become the mask); several are ORed.  The rate file is changed
+in place after keeping the original as <stem>_before_removing_claws.fits (never
+overwritten), through a verified temporary file renamed over it; --output writes a new
+file instead.  Then rerun calwebb_image2 and calwebb_image3: resample leaves out pixels
+flagged DO_NOT_USE.
+
+Examples:
+  ds9claw commit X_nrcb1_rate.fits X_nrcb1_cal_claws_seed_image_zeroonemask.fits.gz
+  ds9claw commit X_nrcb1_rate.fits snowball.pix.reg --flags OTHER_BAD_PIXEL
+  ds9claw commit jw*_rate.fits --mask '{dataset}_cal_claws_seed_image_zeroonemask.fits.gz' -j 2
+  ds9claw revert X_nrcb1_rate.fits
+Template fields: {dataset} (name without _rate/_cal and .fits), {stem} (name without
+.fits), {name}, {dir} (the rate file's directory).
+"""
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("--lock-timeout must be 0 or more seconds")
+    return value
+
+
+def register(subparsers, parents=()) -> None:
+    """Add the ``commit`` and ``revert`` subcommands.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``ds9claw`` subcommand set.
+    parents : sequence of argparse.ArgumentParser
+        Parsers with the common options.
+    """
+    from ..commit import DEFAULT_LOCK_TIMEOUT
+    from ..dq import DEFAULT_COMMIT_FLAGS
+
+    parser = subparsers.add_parser(
+        "commit",
+        parents=list(parents),
+        help="OR a claw mask into the DQ of rate files (with backup; see also revert)",
+        description=(
+            "OR DQ flags into a JWST rate (or cal) file where a mask is set, set those SCI "
+            "pixels to a fill value and record it in the file's history."
+        ),
+        epilog=_COMMIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE",
+        help="RATE MASK... (one rate file and its masks), or RATE... with --mask",
+    )
+    parser.add_argument(
+        "--mask", action="append", default=[], metavar="TEMPLATE",
+        help="mask for every RATE: a path or a template such as "
+        "'{dataset}_cal_claws_seed_image_zeroonemask.fits.gz'; repeatable (masks are ORed)",
+    )
+    parser.add_argument(
+        "--flags", default=DEFAULT_COMMIT_FLAGS,
+        help=f"DQ flags to OR in: JWST flag names joined by '+', or an integer "
+        f"(default {DEFAULT_COMMIT_FLAGS}; OTHER_BAD_PIXEL alone flags but still drizzles)",
+    )
+    parser.add_argument(
+        "--fill-value", default="0.0", metavar="VALUE",
+        help="SCI value of masked pixels, a number or nan (default 0.0); ERR/VAR_* unchanged",
+    )
+    parser.add_argument(
+        "--output", "-o", type=Path, default=None, metavar="NEW",
+        help="write the result to NEW and leave RATE untouched (one RATE only)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, metavar="DIR",
+        help="write each result into DIR under its own name; the inputs stay untouched",
+    )
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --output/--output-dir replace existing files")
+    parser.add_argument(
+        "--no-backup", dest="backup", action="store_false",
+        help="change the file in place without keeping <stem>_before_removing_claws.fits",
+    )
+    parser.add_argument("--dry-run", "-n", action="store_true",
+                        help="check and show what would change; write nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="also commit into non-NIRCam files and models other than ImageModel")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=1,
+                        help="files committed in parallel (default 1)")
+    parser.add_argument(
+        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        help=f"wait this long for another commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show progress on stderr (default: when stderr is a terminal)")
+    parser.set_defaults(func=run_commit, _parser=parser)
+
+    rparser = subparsers.add_parser(
+        "revert",
+        parents=list(parents),
+        help="restore rate files from their _before_removing_claws backup",
+        description=(
+            "Put back the pre-commit version of rate files from <stem>_before_removing_claws"
+            ".fits, after checking that it is the same file without the committed flags. "
+            "The backup is kept."
+        ),
+    )
+    rparser.add_argument("files", nargs="+", metavar="RATE", help="committed rate (or cal) files")
+    rparser.add_argument("--dry-run", "-n", action="store_true",
+                         help="check and show what would be restored; write nothing")
+    rparser.add_argument("--force", action="store_true",
+                         help="restore even if the backup does not look like the pre-commit file")
+    rparser.add_argument(
+        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        help=f"wait this long for a commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+    rparser.set_defaults(func=run_revert, _parser=rparser)
+
+
+def _plan(args) -> list[tuple[str, list[str], Path | None]]:
+    """(rate, masks, output) for each target, or a usage error."""
+    from ..commit import expand_mask_template
+
+    parser = args._parser
+    files = [str(f) for f in args.files]
+    if args.output is not None and args.output_dir is not None:
+        parser.error("give --output or --output-dir, not both")
+    if not args.mask:
+        if len(files) < 2:
+            parser.error("give a rate file and at least one mask (or --mask TEMPLATE)")
+        rates, masks = files[:1], [files[1:]]
+    else:
+        rates = files
+        masks = [[str(expand_mask_template(t, rate)) for t in args.mask] for rate in rates]
+    if args.output is not None and len(rates) > 1:
+        parser.error("--output takes one rate file; use --output-dir for several")
+    if len(set(rates)) != len(rates):
+        parser.error("a rate file is named twice")
+    outputs: list[Path | None] = []
+    for rate in rates:
+        if args.output is not None:
+            outputs.append(args.output)
+        elif args.output_dir is not None:
+            outputs.append(args.output_dir / Path(rate).name)
+        else:
+            outputs.append(None)
+    return list(zip(rates, masks, outputs, strict=True))
+
+
+def _commit_one(rate: str, masks: list[str], output: Path | None, options: dict):
+    """Run one commit; return (rate, report or None, error message or '')."""
+    from ..commit import commit_mask
+
+    try:
+        report = commit_mask(rate, masks, output=output, **options)
+    except Ds9ClawError as error:
+        return rate, None, str(error)
+    except Exception as error:  # noqa: BLE001 - a batch goes on past any one file
+        _log.debug("unexpected error on %s", rate, exc_info=True)
+        return rate, None, f"unexpected {type(error).__name__}: {error}"
+    return rate, report, ""
+
+
+def _run_parallel(func, items: list[tuple], jobs: int, desc: str, show) -> list[tuple]:
+    from ..progress import Progress
+
+    results: dict[int, tuple] = {}
+    with Progress(total=len(items), desc=desc, enabled=show) as bar:
+        if jobs == 1 or len(items) == 1:
+            for index, item in enumerate(items):
+                results[index] = func(*item)
+                bar.update(note=Path(str(item[0])).name)
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+                futures = {pool.submit(func, *item): i for i, item in enumerate(items)}
+                for future in as_completed(futures):
+                    index = futures[future]
+                    results[index] = future.result()
+                    bar.update(note=Path(str(items[index][0])).name)
+    return [results[i] for i in range(len(items))]
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> None:
+    header = ("file", "pixels", "new", "status")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(3)]
+    print(f"{header[0]:<{widths[0]}}  {header[1]:>{widths[1]}}  {header[2]:>{widths[2]}}  status")
+    for name, pixels, new, status in rows:
+        print(f"{name:<{widths[0]}}  {pixels:>{widths[1]}}  {new:>{widths[2]}}  {status}")
+
+
+def run_commit(args) -> int:
+    """Run ``ds9claw commit``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 when every file was committed (or needed nothing), 1 when any failed.
+    """
+    from ..commit import _parse_fill
+    from ..dq import interpret_flags
+
+    plan = _plan(args)
+    # bad flags or fill value: one error before touching any file
+    interpret_flags(args.flags)
+    _parse_fill(args.fill_value)
+    options = {
+        "flags": args.flags,
+        "fill_value": args.fill_value,
+        "backup": args.backup,
+        "overwrite": args.overwrite,
+        "dry_run": args.dry_run,
+        "force": args.force,
+        "lock_timeout": args.lock_timeout,
+    }
+    if len(plan) == 1:
+        rate, masks, output = plan[0]
+        from ..commit import commit_mask
+
+        report = commit_mask(rate, masks, output=output, **options)
+        print(report.summary())
+        if report.status == "dry-run":
+            print(f"  would write: {report.output}")
+            if report.backup is not None:
+                print(f"  backup: {report.backup}"
+                      + (" (exists, kept)" if report.backup.exists() else " (would be made)"))
+        for note in report.notes:
+            print(f"  note: {note}")
+        _next_step_hint([report])
+        return 0
+    show = args.progress if args.progress is not None else (None if not args.quiet else False)
+    items = [(rate, masks, output, options) for rate, masks, output in plan]
+    results = _run_parallel(_commit_one, items, args.jobs, "commit", show)
+    rows, reports, failed = [], [], 0
+    for rate, report, error in results:
+        if report is None:
+            failed += 1
+            rows.append((rate, "-", "-", f"FAILED: {error}"))
+            continue
+        reports.append(report)
+        status = report.status
+        if report.backup_created:
+            status += f" (backup {report.backup.name})"
+        rows.append((str(report.output), str(report.n_masked), str(report.n_flagged), status))
+    _table(rows)
+    counts: dict[str, int] = {}
+    for report in reports:
+        counts[report.status] = counts.get(report.status, 0) + 1
+    parts = [f"{n} {status}" for status, n in counts.items()] + ([f"{failed} failed"] if failed else [])
+    print(f"{len(results)} files: " + ", ".join(parts))
+    _next_step_hint(reports)
+    if failed:
+        print(f"ds9claw: error: {failed} of {len(results)} files failed (see the table)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _next_step_hint(reports) -> None:
+    committed = [r for r in reports if r.status == "committed"]
+    if not committed:
+        return
+    if all(any("cal file" in n for n in r.notes) for r in committed):
+        _log.info("next: rerun calwebb_image3 with the committed cal files")
+    else:
+        _log.info("next: rerun calwebb_image2 on the committed rate files, then calwebb_image3")
+
+
+def run_revert(args) -> int:
+    """Run ``ds9claw revert``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 when every file was restored (or already was), 1 when any failed.
+    """
+    from ..commit import revert
+
+    files = [str(f) for f in args.files]
+    options = {"force": args.force, "dry_run": args.dry_run, "lock_timeout": args.lock_timeout}
+    if len(files) == 1:
+        report = revert(files[0], **options)
+        print(report.summary())
+        for note in report.notes:
+            print(f"  note: {note}")
+        return 0
+    failed = 0
+    rows = []
+    for path in files:
+        try:
+            report = revert(path, **options)
+        except Ds9ClawError as error:
+            failed += 1
+            rows.append((path, "-", "-", f"FAILED: {error}"))
+            continue
+        rows.append((path, str(report.n_restored), "-", report.status))
+    _table(rows)
+    if failed:
+        print(f"ds9claw: error: {failed} of {len(files)} files failed (see the table)",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,400 @@
+"""What the resident listener does with each message, independent of SAMP plumbing.
+
+Each handler takes the message's ``samp.params`` (already a plain dict), checks it with
+`ds9claw.samp.messages`, does the work through the public API
+(`ds9claw.api.detect_file`, `ds9claw.commit.commit_mask`) and returns the
+``samp.result`` map (strings only).  Errors are raised as `ds9claw.errors.Ds9ClawError`;
+`ds9claw.samp.listen` turns them into ``samp.error`` replies.
+
+Nothing a message carries ever reaches DS9 as a command: DS9 only gets fixed commands
+and data (FITS bytes, region text) through `ds9claw.ds9.actions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, ParameterError
+from .messages import (
+    DETECTION_KEYS,
+    Limits,
+    detection_parameters,
+    file_url_to_path,
+    normalise_keys,
+    path_to_file_url,
+    text_value,
+    truth_value,
+)
+
+__all__ = [
+    "COMMIT_KEYS",
+    "DETECT_KEYS",
+    "HandlerSettings",
+    "RememberedImage",
+    "commit_message",
+    "detect_message",
+    "detect_remembered",
+    "image_load_message",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Parameters of ``ds9claw.detect``.
+DETECT_KEYS = frozenset(
+    {
+        "image-url",
+        "region",
+        "region-url",
+        "exclude-region",
+        "exclude-region-url",
+        "overwrite",
+        "dq-invalid",
+        *DETECTION_KEYS,
+    }
+)
+
+#: Parameters of ``ds9claw.commit``.
+COMMIT_KEYS = frozenset({"rate-url", "mask-url", "flags", "fill-value", "dry-run"})
+
+#: Seconds a commit waits for another commit of the same file before giving up.
+_COMMIT_LOCK_TIMEOUT = 20.0
+
+
+@dataclass
+class HandlerSettings:
+    """What the listener was started with (the user's choices, not the sender's).
+
+    Attributes
+    ----------
+    region_template : str
+        Region file name for an image, e.g. ``"{stem}_claws.pix.reg"`` (relative to the
+        image's directory; see `ds9claw.api.resolve_region_template`).
+    params : DetectionParameters or None
+        Detection parameters for broadcast images, and defaults for ``ds9claw.detect``.
+    output_dir : pathlib.Path or None
+        Where products go (default: beside each input).  Senders cannot choose.
+    overwrite : bool
+        Replace existing products (a ``ds9claw.detect`` sender may ask for it too).
+    limits : Limits
+        Size limits on messages.
+    """
+
+    region_template: str = "{stem}_claws.pix.reg"
+    params: Any = None
+    output_dir: Path | None = None
+    overwrite: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class RememberedImage:
+    """An image another tool broadcast with ``image.load.fits``.
+
+    Attributes
+    ----------
+    url : str
+        The url as sent.
+    path : pathlib.Path or None
+        Its local path (None when the url was refused).
+    name : str
+        ``name`` parameter, if any.
+    sender : str
+        SAMP id of the sender.
+    received : float
+        ``time.time()`` at arrival.
+    status : str
+        ``"waiting"`` (no region file yet), ``"done"``, ``"failed"``, ``"refused"``,
+        ``"expired"``.
+    message : str
+        Outcome (products, pixel count or error).
+    """
+
+    url: str
+    path: Path | None
+    name: str = ""
+    sender: str = ""
+    received: float = field(default_factory=time.time)
+    status: str = "waiting"
+    message: str = ""
+
+
+_product_locks: dict[Path, threading.Lock] = {}
+_product_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    """One lock per product file, so two requests for one image do not race."""
+    with _product_locks_guard:
+        lock = _product_locks.get(path)
+        if lock is None:
+            lock = _product_locks[path] = threading.Lock()
+        return lock
+
+
+def _region_sources(
+    params: Mapping[str, Any], text_key: str, url_key: str, *, sender: str, limits: Limits
+) -> list[Any]:
+    from ..regions import RegionSource
+
+    sources = []
+    text = text_value(params, text_key, limit=limits.max_region_text)
+    if text is not None:
+        sources.append(RegionSource.from_text(text, name=f"{text_key} from SAMP client {sender}"))
+    url = text_value(params, url_key, limit=limits.max_url)
+    if url is not None:
+        path = file_url_to_path(url, what="region file", max_bytes=limits.max_region_file)
+        sources.append(RegionSource.from_file(path))
+    return sources
+
+
+def _template_region(image: Path, settings: HandlerSettings) -> Path:
+    from ..api import resolve_region_template
+
+    return resolve_region_template(settings.region_template, image)
+
+
+def _run_detection(
+    image: Path,
+    *,
+    include: list[Any],
+    exclude: list[Any],
+    params: Any,
+    settings: HandlerSettings,
+    overwrite: bool,
+    invalid_flags: str | int | None = None,
+) -> Any:
+    from ..api import DEFAULT_SUFFIX, detect_file
+    from ..fitsio import output_paths
+
+    options: dict[str, Any] = {}
+    if invalid_flags is not None:
+        options["invalid_flags"] = invalid_flags
+    seed = output_paths(image, DEFAULT_SUFFIX, output_dir=settings.output_dir)["seed"]
+    with _lock_for(seed.resolve()):
+        return detect_file(
+            image,
+            include=include,
+            exclude=exclude,
+            params=params,
+            output_dir=settings.output_dir,
+            overwrite=overwrite,
+            **options,
+        )
+
+
+def _products_result(products: Any, image: Path) -> dict[str, str]:
+    result = products.result
+    return {
+        "image-url": path_to_file_url(image),
+        "seed-url": path_to_file_url(products.seed_path),
+        "mask-url": path_to_file_url(products.mask_path),
+        "n-masked": str(int(result.n_masked)),
+        "n-pixels": str(int(result.mask.size)),
+        "rms": repr(float(result.rms_value)),
+    }
+
+
+def detect_message(
+    params: Mapping[str, Any],
+    settings: HandlerSettings,
+    *,
+    sender: str = "?",
+    last_image: Callable[[], Path | None] | None = None,
+) -> dict[str, str]:
+    """Handle ``ds9claw.detect``: detection on a local file, products written.
+
+    Parameters
+    ----------
+    params : mapping
+        ``image-url`` (file url; default: the last broadcast image), ``region`` (DS9
+        region text) and/or ``region-url`` (file url; default: the listener's region
+        template), ``exclude-region`` / ``exclude-region-url``, detection parameters
+        (``sigma``, ``smooth``, ``ignore-background`` ... as in ``ds9claw detect``),
+        ``dq-invalid`` (flags), ``overwrite`` (``"1"`` replaces existing products).
+    settings : HandlerSettings
+        The listener's settings.
+    sender : str
+        SAMP id of the sender (for region names in messages).
+    last_image : callable, optional
+        Returns the last broadcast image, used when ``image-url`` is absent.
+
+    Returns
+    -------
+    dict of str to str
+        ``seed-url``, ``mask-url``, ``image-url``, ``n-masked``, ``n-pixels``, ``rms``.
+
+    Raises
+    ------
+    InputError
+        Malformed or refused parameters, missing files, detection errors.
+    """
+    limits = settings.limits
+    p = normalise_keys(params, set(DETECT_KEYS), limits=limits)
+    url = text_value(p, "image-url", limit=limits.max_url)
+    if url is None:
+        image = last_image() if last_image is not None else None
+        if image is None:
+            raise ParameterError(
+                "parameter 'image-url' is missing (and no image was broadcast yet)"
+            )
+    else:
+        image = file_url_to_path(url, what="image", max_bytes=limits.max_image_file)
+    include = _region_sources(p, "region", "region-url", sender=sender, limits=limits)
+    exclude = _region_sources(
+        p, "exclude-region", "exclude-region-url", sender=sender, limits=limits
+    )
+    if not include:
+        region = _template_region(image, settings)
+        if not region.is_file():
+            raise InputError(
+                f"no region given ('region' or 'region-url') and no region file {region} "
+                f"(listener template {settings.region_template!r})"
+            )
+        include = [str(region)]
+    detection = detection_parameters(p, base=settings.params, limits=limits)
+    overwrite_text = text_value(p, "overwrite", limit=limits.max_value)
+    overwrite = settings.overwrite if overwrite_text is None else truth_value(
+        overwrite_text, "overwrite"
+    )
+    flags = text_value(p, "dq-invalid", limit=limits.max_value)
+    if flags is not None:
+        from ..dq import interpret_flags
+
+        interpret_flags(flags)
+    products = _run_detection(
+        image,
+        include=include,
+        exclude=exclude,
+        params=detection,
+        settings=settings,
+        overwrite=overwrite,
+        invalid_flags=flags,
+    )
+    return _products_result(products, image)
+
+
+def commit_message(params: Mapping[str, Any], settings: HandlerSettings) -> dict[str, str]:
+    """Handle ``ds9claw.commit``: OR DQ bits into a rate file where a mask is set.
+
+    The rate file is changed in place after a backup (``<stem>_before_removing_claws``),
+    as ``ds9claw commit`` does; a sender cannot choose another output or force
+    non-NIRCam targets.
+
+    Parameters
+    ----------
+    params : mapping
+        ``rate-url`` and ``mask-url`` (file urls; the mask may be a 0/1 FITS image or a
+        DS9 region file), ``flags`` (default ``DO_NOT_USE+...``), ``fill-value``
+        (default 0), ``dry-run`` (``"1"``: count only).
+    settings : HandlerSettings
+        The listener's settings (limits).
+
+    Returns
+    -------
+    dict of str to str
+        ``status``, ``n-flagged`` (pixels newly flagged), ``n-masked``, ``n-filled``,
+        ``flags`` (integer), ``rate-url``, ``backup-url`` (empty without backup).
+
+    Raises
+    ------
+    InputError
+        Malformed parameters, missing or mismatched files.
+    CommitError
+        The file could not be written; it is unchanged.
+    """
+    from ..commit import commit_mask
+    from ..dq import DEFAULT_COMMIT_FLAGS
+
+    limits = settings.limits
+    p = normalise_keys(params, set(COMMIT_KEYS), limits=limits)
+    rate_url = text_value(p, "rate-url", limit=limits.max_url, required=True)
+    mask_url = text_value(p, "mask-url", limit=limits.max_url, required=True)
+    assert rate_url is not None and mask_url is not None
+    rate = file_url_to_path(rate_url, what="rate file", max_bytes=limits.max_image_file)
+    mask = file_url_to_path(mask_url, what="mask", max_bytes=limits.max_image_file)
+    flags = text_value(p, "flags", limit=limits.max_value) or DEFAULT_COMMIT_FLAGS
+    fill = text_value(p, "fill-value", limit=limits.max_value)
+    dry = text_value(p, "dry-run", limit=limits.max_value)
+    options: dict[str, Any] = {"flags": flags, "lock_timeout": _COMMIT_LOCK_TIMEOUT}
+    if fill is not None:
+        options["fill_value"] = fill
+    if dry is not None:
+        options["dry_run"] = truth_value(dry, "dry-run")
+    report = commit_mask(rate, [mask], **options)
+    return {
+        "status": report.status,
+        "n-flagged": str(int(report.n_flagged)),
+        "n-masked": str(int(report.n_masked)),
+        "n-filled": str(int(report.n_filled)),
+        "flags": str(int(report.flags)),
+        "rate-url": path_to_file_url(report.output),
+        "backup-url": path_to_file_url(report.backup) if report.backup is not None else "",
+        "summary": report.summary(),
+    }
+
+
+def image_load_message(
+    params: Mapping[str, Any], settings: HandlerSettings, *, sender: str = "?"
+) -> RememberedImage:
+    """Check an ``image.load.fits`` message and remember the image it names.
+
+    Parameters
+    ----------
+    params : mapping
+        ``url`` (required), ``name``, ``image-id`` (other keys are ignored, as the
+        MType allows extensions).
+    settings : HandlerSettings
+        The listener's settings (limits).
+    sender : str
+        SAMP id of the sender.
+
+    Returns
+    -------
+    RememberedImage
+        ``status="waiting"`` with its local path, or ``"refused"`` with the reason.
+    """
+    limits = settings.limits
+    if not isinstance(params, Mapping):
+        raise ParameterError(f"samp.params must be a map, not a {type(params).__name__}")
+    url = text_value(params, "url", limit=limits.max_url, required=True)
+    assert url is not None
+    name = text_value(params, "name", limit=limits.max_value) or ""
+    path = file_url_to_path(url, what="image", max_bytes=limits.max_image_file)
+    return RememberedImage(url=url, path=path, name=name, sender=sender)
+
+
+def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any | None:
+    """Run the detection for a broadcast image once its region file exists.
+
+    Parameters
+    ----------
+    image : RememberedImage
+        The image (``path`` set).
+    settings : HandlerSettings
+        Template, detection parameters, output directory, overwrite.
+
+    Returns
+    -------
+    tuple (DetectionProducts, pathlib.Path) or None
+        The products and the region file, or None while there is no region file.
+    """
+    assert image.path is not None
+    region = _template_region(image.path, settings)
+    if not region.is_file():
+        return None
+    products = _run_detection(
+        image.path,
+        include=[str(region)],
+        exclude=[],
+        params=settings.params,
+        settings=settings,
+        overwrite=settings.overwrite,
+    )
+    return products, region
+

@@ -1,0 +1,1 @@
+"""Helpers for the commit tests: real stdatamodels rate files and FITS masks."""
