@@ -81,6 +81,7 @@ def detect_exposure(
     exclude: Sequence[RegionInput] = (),
     params: DetectionParameters | None = None,
     invalid_flags: str | int = DEFAULT_INVALID_FLAGS,
+    diagnostics: bool = False,
 ) -> DetectionResult:
     """Detect claws in an exposure inside its include regions.
 
@@ -94,6 +95,8 @@ def detect_exposure(
         Detection parameters.
     invalid_flags : str or int
         DQ bits that make a pixel unusable.
+    diagnostics : bool
+        Also compute the full noise map (for ``save_diagnostics``).
 
     Returns
     -------
@@ -113,7 +116,12 @@ def detect_exposure(
     )
     valid = valid_pixel_mask(image, exposure.dq, invalid_flags=invalid_flags)
     return detect_claws(
-        image, valid=valid, include=include_mask, exclude=exclude_mask, params=params
+        image,
+        valid=valid,
+        include=include_mask,
+        exclude=exclude_mask,
+        params=params,
+        diagnostics=diagnostics,
     )
 
 
@@ -363,6 +371,7 @@ def detect_file(
             exclude=exclude_sources,
             params=params,
             invalid_flags=invalid_flags,
+            diagnostics=save_diagnostics,
         )
     for warning in caught:
         if issubclass(warning.category, NoDetectionWarning):

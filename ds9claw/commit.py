@@ -741,7 +741,7 @@ def commit_mask(
         ) from None
     report.elapsed = time.perf_counter() - t0
     for note in report.notes:
-        _log.info("%s", note)
+        _log.debug("%s", note)
     return report
 
 

@@ -242,6 +242,7 @@ def detect_claws(
     include: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
     params: DetectionParameters | None = None,
+    diagnostics: bool = False,
 ) -> DetectionResult:
     """Detect a claw (or any faint extended emission) inside an include region.
 
@@ -257,6 +258,8 @@ def detect_claws(
         Boolean array of pixels never to detect nor use.
     params : DetectionParameters, optional
         Detection parameters (defaults as in the old script).
+    diagnostics : bool
+        Also compute the full noise map of the background mode (slower).
 
     Returns
     -------
@@ -285,7 +288,7 @@ def detect_claws(
             )
     if include is not None and not include.any():
         raise ParameterError("the include region is empty: it covers no pixel of the image")
-    return _detect(image, valid, include, exclude, params)
+    return _detect(image, valid, include, exclude, params, diagnostics)
 
 
 def _detect(
@@ -294,6 +297,7 @@ def _detect(
     include: np.ndarray | None,
     exclude: np.ndarray | None,
     params: DetectionParameters,
+    diagnostics: bool,
 ) -> DetectionResult:
     box_sizes = _box_sizes(image.shape, params)
     margin = _window_margin(params, box_sizes)
@@ -317,12 +321,25 @@ def _detect(
     if params.ignore_background:
         background = None
         rms_map = None
-        rms1 = _clipped_std(img[in_region])
+        region_values = img[in_region]
+        rms1 = _clipped_std(region_values)
         nonbright = (img > -lower * rms1) & (img < upper * rms1)
         rms_value = _clipped_std(img[in_region & nonbright])
+        level = float(np.median(region_values))
+        if not math.isfinite(rms_value) or level > upper * rms1:
+            _log.warning(
+                "the region's median (%.4g) is %.1f times its noise above zero: this image "
+                "does not look sky-subtracted, so --ignore-background will flag most of the "
+                "region; drop --ignore-background to estimate the background",
+                level, level / rms1 if rms1 > 0 else float("inf"),
+            )
+        if not math.isfinite(rms_value):
+            rms_value = rms1  # no pixel near zero to refine the estimate with
         threshold: np.ndarray | float = upper * rms_value
     else:
-        background, rms_map, rms_value = _background(img, ok, allowed, box_sizes, lower, upper)
+        background, rms_map, rms_value = _background(
+            img, ok, box_sizes, upper, want_rms_map=diagnostics
+        )
         threshold = background + upper * rms_value
     if not math.isfinite(rms_value) or rms_value <= 0:
         raise ParameterError(
@@ -344,6 +361,8 @@ def _detect(
         seed_window = smooth_mask(detected, params.smooth, cutoff=params.smooth_cutoff)
     else:
         seed_window = detected.astype(np.float64)
+    if exclude is not None:
+        seed_window[exclude[window]] = 0.0  # excluded pixels stay out, smoothing or not
     seed = np.zeros(image.shape, np.float32)
     seed[window] = seed_window
     mask = np.zeros(image.shape, bool)
@@ -385,7 +404,7 @@ def _window_margin(params: DetectionParameters, box_sizes: tuple[int, int]) -> i
     if params.smooth_in_advance > 0:
         margin += gaussian_kernel_1d(params.smooth_in_advance).size // 2 + 1
     if not params.ignore_background:
-        margin = max(margin, BACKGROUND_MARGIN, box_sizes[0])
+        margin = max(margin, BACKGROUND_MARGIN, box_sizes[1])
     return margin
 
 
@@ -414,41 +433,46 @@ def _clipped_std(values: np.ndarray) -> float:
 def _background(
     img: np.ndarray,
     ok: np.ndarray,
-    allowed: np.ndarray,
     box_sizes: tuple[int, int],
-    lower: float,
     upper: float,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Two-pass 2-D background over the window; return (background, rms map, rms)."""
+    want_rms_map: bool,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Two-pass 2-D background over the window; return (background, rms map, rms).
+
+    The first pass (large boxes) finds the sources; the second (small boxes) measures
+    background and noise with the sources and their surroundings masked.  The noise in
+    the threshold is the mean of the second pass's box noise values, as in the old
+    script; the full noise map is only interpolated when asked for.
+    """
     # photutils is imported here only: over half a second, and only this mode needs it.
     from photutils.background import Background2D
+    from scipy import ndimage
 
-    def estimate(mask_bad: np.ndarray, box: int) -> tuple[np.ndarray, np.ndarray]:
+    def estimate(mask_bad: np.ndarray, box: int):
         box = int(min(box, max(4, min(img.shape) // 2)))
         filled = np.where(mask_bad, 0.0, img)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             try:
-                bkg = Background2D(filled, box_size=box, mask=mask_bad, exclude_percentile=50.0)
+                return Background2D(filled, box_size=box, mask=mask_bad, exclude_percentile=50.0)
             except ValueError as error:
                 raise ParameterError(
                     f"cannot estimate the background around the region ({error}); "
                     "use --ignore-background for sky-subtracted images or a smaller --box-size"
                 ) from None
-        return bkg.background, bkg.background_rms
 
     bad = ~ok
-    background, rms_map = estimate(bad, box_sizes[0])
-    rms_value = float(np.nanmean(rms_map))
+    first = estimate(bad, box_sizes[0])
+    background = first.background
+    rms_value = float(np.nanmean(first.background_rms_mesh))
     bright = (img > background + upper * rms_value) & ok
-    bright = neighbour_filter(bright, 1)
-    from scipy import ndimage
-
-    bright = ndimage.binary_dilation(bright, iterations=3)
-    faint = (img < background - lower * rms_value) & ok
-    background, rms_map = estimate(bad | bright | faint, box_sizes[1])
-    rms_value = float(np.nanmean(rms_map))
-    return background, rms_map, rms_value
+    bright = ndimage.binary_dilation(neighbour_filter(bright, 1), iterations=3)
+    # only the sources are masked for the second pass: cutting the faint tail as well
+    # (as the old script's "nonbright" mask does) would bias the noise low
+    second = estimate(bad | bright, box_sizes[1])
+    rms_value = float(np.nanmean(second.background_rms_mesh))
+    rms_map = second.background_rms if want_rms_map else None
+    return second.background, rms_map, rms_value
 
 
 def _smooth_image(img: np.ndarray, ok: np.ndarray, stddev: float) -> np.ndarray:

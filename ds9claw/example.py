@@ -29,21 +29,23 @@ variances that the noise was drawn from.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from .dq import PIXEL_FLAGS
 from .errors import InputError, OutputExistsError, ParameterError
+from .safeio import atomic_write
 
 __all__ = [
     "BACKGROUND_SIGMA",
@@ -103,7 +105,7 @@ _N_CROSSING = 3  # stars placed on the claw
 _BAD_PIXEL_FRACTION = 0.001  # hot, and again dead
 _PIXEL_SCALE = {"SHORT": 0.031, "LONG": 0.063}  # arcsec / pixel
 _FILTER = {"SHORT": "F200W", "LONG": "F444W"}
-_STAR_SIGMA = {"SHORT": 0.9, "LONG": 0.9}  # both channels are about Nyquist sampled
+_STAR_SIGMA = 0.9  # pixels; both channels are about Nyquist sampled
 _DS9_GLOBAL = (
     'global color=green dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1 '
     "highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1"
@@ -180,6 +182,24 @@ class _Claw:
     def extent(self) -> float:
         """Largest distance of any claw light from the centre line (pixels)."""
         return self.width / 2 + self.edge / 2
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """Every drawn quantity; arrays in cal units (MJy/sr), float64, before NaN masking."""
+
+    science: np.ndarray
+    var_poisson: np.ndarray
+    var_rnoise: np.ndarray
+    var_flat: np.ndarray
+    hot: tuple[np.ndarray, np.ndarray]  # (rows, columns)
+    dead: tuple[np.ndarray, np.ndarray]
+    hot_rate: np.ndarray  # DN/s of the hot pixels in the rate file
+    truth: np.ndarray
+    claw: _Claw
+    claw_amplitude: float  # MJy/sr at the claw's brightest point
+    polygon: np.ndarray  # (N, 2) 0-based x, y
+    sky: float
 
 
 def example_paths(
@@ -280,21 +300,23 @@ def make_example(
 
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    scene = _make_scene(rng, size=size, sky=sky, claw_snr=claw_snr, channel=channel)
+    scene = _make_scene(rng, size=size, sky=sky, claw_snr=claw_snr)
     from stdatamodels.jwst.datamodels import ImageModel
 
     cal = _cal_model(ImageModel, scene, files, channel)
     rate = _rate_model(ImageModel, scene, files, channel)
     truth_hdul = _truth_hdulist(scene, files, seed=seed, claw_snr=claw_snr)
-    region_text = _region_text(scene["polygon"])
+    region_text = _region_text(scene.polygon)
     folder.mkdir(parents=True, exist_ok=True)
+    # A Path (not a str) keeps stdatamodels from renaming meta.filename after the temp file.
     _write_all(
         [
-            (files.cal, cal.to_fits),
-            (files.rate, rate.to_fits),
-            (files.truth, truth_hdul.writeto),
-            (files.region, lambda fh: fh.write(region_text.encode("ascii"))),
-        ]
+            (files.cal, partial(cal.to_fits, overwrite=True)),
+            (files.rate, partial(rate.to_fits, overwrite=True)),
+            (files.truth, partial(truth_hdul.writeto, overwrite=True)),
+            (files.region, lambda temp: temp.write_text(region_text, encoding="ascii")),
+        ],
+        overwrite=overwrite,
     )
     cal.close()
     rate.close()
@@ -344,10 +366,8 @@ def _validate(
 # --------------------------------------------------------------------------- scene
 
 
-def _make_scene(
-    rng: np.random.Generator, *, size: int, sky: float, claw_snr: float, channel: str
-) -> dict[str, Any]:
-    """Draw every pixel; returns arrays in cal units (float64) and the claw polygon."""
+def _make_scene(rng: np.random.Generator, *, size: int, sky: float, claw_snr: float) -> _Scene:
+    """Draw every pixel (cal units, float64), the claw's truth and its region polygon."""
     scale = size / MAX_SIZE
     claw = _claw_geometry(rng, size, scale)
     astro = np.zeros((size, size))
@@ -356,7 +376,7 @@ def _make_scene(
     astro[claw_box] += amplitude * claw_value
     truth = np.zeros((size, size), dtype=bool)
     truth[claw_box] = claw_truth
-    _add_sources(astro, rng, claw, scale, _STAR_SIGMA[channel])
+    _add_sources(astro, rng, claw, scale, _STAR_SIGMA)
 
     sky_map = _sky_map(rng, size, sky)
     noise_sky = sky_map if sky > 0 else NOMINAL_SKY
@@ -371,21 +391,20 @@ def _make_scene(
     # Rate values of the bad pixels: hot ones bright (20 to 2000 DN/s), dead ones 0.
     hot_rate = np.exp(rng.uniform(np.log(20.0), np.log(2000.0), hot[0].size))
     polygon = _region_polygon(rng, claw, scale)
-    return {
-        "science": science,
-        "var_poisson": var_poisson,
-        "var_rnoise": var_rnoise,
-        "var_flat": var_flat,
-        "hot": hot,
-        "dead": dead,
-        "hot_rate": hot_rate,
-        "truth": truth,
-        "claw": claw,
-        "claw_amplitude": amplitude,
-        "polygon": polygon,
-        "size": size,
-        "sky": sky,
-    }
+    return _Scene(
+        science=science,
+        var_poisson=var_poisson,
+        var_rnoise=var_rnoise,
+        var_flat=var_flat,
+        hot=hot,
+        dead=dead,
+        hot_rate=hot_rate,
+        truth=truth,
+        claw=claw,
+        claw_amplitude=amplitude,
+        polygon=polygon,
+        sky=sky,
+    )
 
 
 def _soft(x: np.ndarray, edge: float) -> np.ndarray:
@@ -613,15 +632,15 @@ def _region_text(polygon: np.ndarray) -> str:
 # --------------------------------------------------------------------------- models
 
 
-def _dq(scene: dict[str, Any]) -> np.ndarray:
-    size = scene["size"]
+def _dq(scene: _Scene) -> np.ndarray:
+    size = scene.science.shape[0]
     dq = np.zeros((size, size), dtype=np.uint32)
     border = np.ones((size, size), dtype=bool)
     b = REFERENCE_BORDER
     border[b:-b, b:-b] = False
     dq[border] = PIXEL_FLAGS["REFERENCE_PIXEL"] | PIXEL_FLAGS["DO_NOT_USE"]
-    dq[scene["hot"]] = PIXEL_FLAGS["HOT"] | PIXEL_FLAGS["DO_NOT_USE"]
-    dq[scene["dead"]] = PIXEL_FLAGS["DEAD"] | PIXEL_FLAGS["DO_NOT_USE"]
+    dq[scene.hot] = PIXEL_FLAGS["HOT"] | PIXEL_FLAGS["DO_NOT_USE"]
+    dq[scene.dead] = PIXEL_FLAGS["DEAD"] | PIXEL_FLAGS["DO_NOT_USE"]
     return dq
 
 
@@ -702,14 +721,14 @@ def _fill_wcsinfo(wcsinfo: Any, size: int, pixel_scale: float) -> None:
     wcsinfo.vparity = -1
 
 
-def _cal_model(model_class: type, scene: dict[str, Any], files: ExampleFiles, channel: str) -> Any:
+def _cal_model(model_class: type, scene: _Scene, files: ExampleFiles, channel: str) -> Any:
     dq = _dq(scene)
     bad = (dq & PIXEL_FLAGS["DO_NOT_USE"]) != 0
     arrays = {
-        "data": scene["science"],
-        "var_poisson": scene["var_poisson"],
-        "var_rnoise": scene["var_rnoise"],
-        "var_flat": scene["var_flat"],
+        "data": scene.science,
+        "var_poisson": scene.var_poisson,
+        "var_rnoise": scene.var_rnoise,
+        "var_flat": scene.var_flat,
     }
     arrays = {name: value.astype(np.float32) for name, value in arrays.items()}
     arrays["err"] = np.sqrt(arrays["var_poisson"] + arrays["var_rnoise"] + arrays["var_flat"])
@@ -727,16 +746,16 @@ def _cal_model(model_class: type, scene: dict[str, Any], files: ExampleFiles, ch
     return model
 
 
-def _rate_model(model_class: type, scene: dict[str, Any], files: ExampleFiles, channel: str) -> Any:
+def _rate_model(model_class: type, scene: _Scene, files: ExampleFiles, channel: str) -> Any:
     # Divide in float32 so that cal == rate * PHOTMJSR exactly (PHOTMJSR is a power of 2).
-    data = scene["science"].astype(np.float32) / np.float32(PHOTMJSR)
-    var_poisson = scene["var_poisson"].astype(np.float32) / np.float32(PHOTMJSR**2)
-    var_rnoise = scene["var_rnoise"].astype(np.float32) / np.float32(PHOTMJSR**2)
-    data[scene["hot"]] = scene["hot_rate"]
-    data[scene["dead"]] = 0.0
+    data = scene.science.astype(np.float32) / np.float32(PHOTMJSR)
+    var_poisson = scene.var_poisson.astype(np.float32) / np.float32(PHOTMJSR**2)
+    var_rnoise = scene.var_rnoise.astype(np.float32) / np.float32(PHOTMJSR**2)
+    data[scene.hot] = scene.hot_rate
+    data[scene.dead] = 0.0
     gain_variance = POISSON_VARIANCE_PER_MJYSR / PHOTMJSR  # (DN/s)^2 per DN/s
-    var_poisson[scene["hot"]] = gain_variance * scene["hot_rate"]
-    var_poisson[scene["dead"]] = 0.0
+    var_poisson[scene.hot] = gain_variance * scene.hot_rate
+    var_poisson[scene.dead] = 0.0
     model = model_class(
         data=data,
         dq=_dq(scene),
@@ -750,56 +769,37 @@ def _rate_model(model_class: type, scene: dict[str, Any], files: ExampleFiles, c
     return model
 
 
-def _truth_hdulist(
-    scene: dict[str, Any], files: ExampleFiles, *, seed: int, claw_snr: float
-) -> Any:
+def _truth_hdulist(scene: _Scene, files: ExampleFiles, *, seed: int, claw_snr: float) -> Any:
     from astropy.io import fits
 
-    claw: _Claw = scene["claw"]
+    claw = scene.claw
     header = fits.Header()
     header["DATASET"] = (files.dataset, "exposure with the claw")
     header["CONTENT"] = ("claw truth", "1: claw >= 50% of its local peak")
     header["SEED"] = (seed, "numpy default_rng seed")
-    header["SKY"] = (scene["sky"], "[MJy/sr] sky level (0: sky-subtracted)")
+    header["SKY"] = (scene.sky, "[MJy/sr] sky level (0: sky-subtracted)")
     header["CLAWSNR"] = (claw_snr, "claw peak / background sigma per pixel")
-    header["CLAWPEAK"] = (scene["claw_amplitude"], "[MJy/sr] claw peak")
+    header["CLAWPEAK"] = (scene.claw_amplitude, "[MJy/sr] claw peak")
     header["BKGSIGMA"] = (BACKGROUND_SIGMA, "[MJy/sr] noise of an empty pixel")
     header["CLAWLEN"] = (claw.length, "[pix] claw length along the arc")
     header["CLAWWID"] = (claw.width, "[pix] claw full width at half peak")
     header["CLAWRAD"] = (claw.radius, "[pix] radius of the arc")
     header["CLAWCX"] = (claw.cx + 1, "[pix] x of the arc centre, 1-based")
     header["CLAWCY"] = (claw.cy + 1, "[pix] y of the arc centre, 1-based")
-    header["NTRUTH"] = (int(scene["truth"].sum()), "number of claw pixels")
-    return fits.HDUList([fits.PrimaryHDU(scene["truth"].astype(np.uint8), header=header)])
+    header["NTRUTH"] = (int(scene.truth.sum()), "number of claw pixels")
+    return fits.HDUList([fits.PrimaryHDU(scene.truth.astype(np.uint8), header=header)])
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def _write_all(writers: list[tuple[Path, Callable[[BinaryIO], Any]]]) -> None:
+def _write_all(writers: list[tuple[Path, Callable[[Path], Any]]], *, overwrite: bool) -> None:
     """Write every file to a temporary name beside it, then rename them all into place.
 
-    An error while writing removes the temporary files and leaves existing files as
-    they were.
+    Each ``writer(temp_path)`` writes one complete file.  The renames happen only after
+    all four are written; an error before that removes the temporary files and leaves
+    existing files as they were (`ds9claw.safeio.atomic_write`).
     """
-    pending: list[tuple[Path, Path]] = []
-    try:
+    with contextlib.ExitStack() as stack:
         for path, write in writers:
-            # os.open with 0o666 gives the permissions the umask asks for (mkstemp: 0o600).
-            temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            pending.append((temp, path))
-            with os.fdopen(handle, "wb") as stream:
-                write(stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-        for temp, path in pending:
-            temp.replace(path)
-    finally:
-        for temp, _ in pending:
-            temp.unlink(missing_ok=True)
-    directory = os.open(writers[0][0].parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+            write(stack.enter_context(atomic_write(path, overwrite=overwrite)))

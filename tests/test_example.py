@@ -391,6 +391,24 @@ def test_overwrite_replaces_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first.paths)
 
 
+def test_failed_write_leaves_the_old_files(tmp_path, monkeypatch):
+    import pathlib
+
+    first = make_example(tmp_path, size=256)
+    before = {p: p.read_bytes() for p in first.paths}
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(self))
+
+    # The region is written last: the cal, rate and truth are complete temp files by then.
+    monkeypatch.setattr(pathlib.Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        make_example(tmp_path, size=256, seed=7, overwrite=True)
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in first.paths} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first.paths)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

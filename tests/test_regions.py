@@ -233,7 +233,7 @@ def test_several_include_and_exclude_sources_are_combined(tmp_path):
     include, exclude = region_masks((64, 64), [first, second], [veto])
     assert include.sum() == 200
     assert exclude.sum() == 32
-    assert exclude[17:21, 17:21].all() and exclude[47:51, 47:51].all()
+    assert exclude[18:22, 18:22].all() and exclude[48:52, 48:52].all()
 
 
 def test_mask_to_polygons_round_trip():

@@ -259,8 +259,8 @@ def detect_message(
         include = [str(region)]
     detection = detection_parameters(p, base=settings.params, limits=limits)
     overwrite_text = text_value(p, "overwrite", limit=limits.max_value)
-    overwrite = settings.overwrite if overwrite_text is None else truth_value(
-        overwrite_text, "overwrite"
+    overwrite = (
+        settings.overwrite if overwrite_text is None else truth_value(overwrite_text, "overwrite")
     )
     flags = text_value(p, "dq-invalid", limit=limits.max_value)
     if flags is not None:
@@ -397,4 +397,3 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
         overwrite=settings.overwrite,
     )
     return products, region
-

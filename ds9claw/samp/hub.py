@@ -45,6 +45,7 @@ __all__ = [
     "HubFailure",
     "HubInfo",
     "HubSession",
+    "default_lockfile",
     "locate_hub",
     "run_hub",
     "samp_module",
@@ -163,6 +164,17 @@ def _lockfile_path(hub: str | os.PathLike[str] | None) -> Path:
             "(set SAMP_HUB=std-lockurl:file:///path/to/lockfile or unset it)"
         )
     return Path(unquote(parsed.path))
+
+
+def default_lockfile() -> Path:
+    """Return the lockfile ``SAMP_HUB`` names, else ``~/.samp``.
+
+    Returns
+    -------
+    pathlib.Path
+        Where a hub's lockfile is looked for.
+    """
+    return _lockfile_path(None)
 
 
 def _read_lockfile(path: Path) -> dict[str, str]:
@@ -540,6 +552,13 @@ def start_hub(lockfile: str | os.PathLike[str], *, label: str = "ds9claw private
     """
     samp = samp_module()
     path = Path(lockfile)
+    env_spec = os.environ.get("SAMP_HUB")
+    if env_spec and _lockfile_path(env_spec).absolute() != path.absolute():
+        # pyvo's hub would silently use SAMP_HUB instead of the lockfile asked for
+        raise TransportError(
+            f"SAMP_HUB={env_spec} names another lockfile than {path}: unset SAMP_HUB or "
+            "use the lockfile it names"
+        )
     with _pyvo_quiet_conf(samp), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         hub = samp.SAMPHubServer(

@@ -70,7 +70,9 @@ class Limits:
     max_params: int = 64
 
 
-def text_value(params: Mapping[str, Any], key: str, *, limit: int, required: bool = False) -> str | None:
+def text_value(
+    params: Mapping[str, Any], key: str, *, limit: int, required: bool = False
+) -> str | None:
     """Return ``params[key]`` as a string, checking its type and length.
 
     Parameters
@@ -100,9 +102,7 @@ def text_value(params: Mapping[str, Any], key: str, *, limit: int, required: boo
             raise ParameterError(f"parameter '{key}' is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ParameterError(
-            f"parameter '{key}' must be a string, not a {type(value).__name__}"
-        )
+        raise ParameterError(f"parameter '{key}' must be a string, not a {type(value).__name__}")
     text = str(value)
     if len(text) > limit:
         raise ParameterError(
@@ -213,7 +213,8 @@ def path_to_file_url(path: str | os.PathLike[str]) -> str:
     str
         The url.
     """
-    return "file://localhost" + Path(os.path.abspath(path)).as_uri()[len("file://") :]
+    absolute = Path(path).absolute()
+    return "file://localhost" + absolute.as_uri()[len("file://") :]
 
 
 #: Detection parameters a message may carry: name -> (field of DetectionParameters, kind).
@@ -292,7 +293,9 @@ def detection_parameters(
         raise ParameterError(f"bad detection parameters: {exc}") from None
 
 
-def normalise_keys(params: Mapping[str, Any], allowed: set[str], *, limits: Limits) -> dict[str, Any]:
+def normalise_keys(
+    params: Mapping[str, Any], allowed: set[str], *, limits: Limits
+) -> dict[str, Any]:
     """Return ``params`` with ``_`` turned into ``-`` in the names; refuse unknown names.
 
     Parameters
@@ -328,4 +331,3 @@ def normalise_keys(params: Mapping[str, Any], allowed: set[str], *, limits: Limi
             raise ParameterError(f"unknown parameter {key[:64]!r}; known: {known}")
         out[name] = value
     return out
-

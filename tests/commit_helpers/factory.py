@@ -41,7 +41,7 @@ def make_rate(
         m = datamodels.CubeModel((2, ny, nx))
         m.data = np.stack([sci, sci])
     else:
-        m = datamodels.ImageModel(shape)
+        m = getattr(datamodels, model)(shape)
         m.data = sci
         m.dq = dq
         m.err = rng.uniform(0.01, 0.02, shape).astype(np.float32)
