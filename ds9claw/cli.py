@@ -52,15 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
-        "-v", "--verbose", action="count", default=default if suppress else 0,
+        "-v",
+        "--verbose",
+        action="count",
+        default=default if suppress else 0,
         help="more messages (-vv for debug messages)",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", default=default if suppress else False,
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default if suppress else False,
         help="only warnings and errors",
     )
     parser.add_argument(
-        "--debug", action="store_true", default=default if suppress else False,
+        "--debug",
+        action="store_true",
+        default=default if suppress else False,
         help="show the full traceback on errors",
     )
 
@@ -113,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         if args.debug:
             raise
-        print(f"ds9claw: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        print(
+            f"ds9claw: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 1

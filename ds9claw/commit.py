@@ -71,7 +71,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: Added to the file stem to name the backup (``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``).
+#: Added to the file stem to name the backup
+#: (``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``).
 BACKUP_SUFFIX = "_before_removing_claws"
 #: Every history entry written by `commit_mask` starts with this and the version.
 HISTORY_PREFIX = "Removed claws with ds9claw"
@@ -613,7 +614,9 @@ def _open_model(path: Path, datamodel: str):
 
 
 def _space_hint(error: OSError) -> str:
-    if error.errno in _SPACE_ERRNOS:
+    # numpy's tofile reports a short write as "N requested and M written" without errno
+    short_write = error.errno is None and "requested and" in str(error)
+    if error.errno in _SPACE_ERRNOS or short_write:
         return " (disk full, quota or file size limit reached)"
     return ""
 
@@ -747,7 +750,7 @@ def commit_mask(
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve() or (a.exists() and os.path.samefile(a, b))
+        return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
     except OSError:
         return False
 
@@ -904,8 +907,9 @@ def _verify(rate: Path, tmp: Path, mask, bits, fill, history: str) -> None:
                         fail("SCI is not the fill value on the mask")
                 elif not _bits_equal(old_data, new_data):
                     fail(f"{name} changed")
-            old_dq = _dq_as_uint32(old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None,
-                                   mask.shape)
+            old_dq = _dq_as_uint32(
+                old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None, mask.shape
+            )
             expected = old_dq.copy()
             np.bitwise_or(expected, np.uint32(bits), out=expected, where=mask)
             new_dq = np.asarray(new_hdus[("DQ", 1)].data)
@@ -1044,10 +1048,12 @@ def _compare_with_backup(rate: Path, backup: Path) -> tuple[str, int]:
             if ("SCI", 1) not in old_hdus:
                 return "it has no SCI", 0
             shape = old_hdus[("SCI", 1)].data.shape
-            old_dq = _dq_as_uint32(old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None,
-                                   shape)
-            cur_dq = _dq_as_uint32(cur_hdus[("DQ", 1)].data if ("DQ", 1) in cur_hdus else None,
-                                   shape)
+            old_dq = _dq_as_uint32(
+                old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None, shape
+            )
+            cur_dq = _dq_as_uint32(
+                cur_hdus[("DQ", 1)].data if ("DQ", 1) in cur_hdus else None, shape
+            )
             if np.any(old_dq & ~cur_dq):
                 return "it has DQ bits the file lacks", 0
             changed = old_dq != cur_dq

@@ -158,7 +158,8 @@ class DetectionParameters:
             raise ParameterError(f"min_area must be 0 or more pixels, got {self.min_area!r}")
         if not 1 <= self.median_filter <= 101:
             raise ParameterError(
-                f"median_filter is a size in pixels (1 = off, at most 101), got {self.median_filter!r}"
+                "median_filter is a size in pixels (1 = off, at most 101), "
+                f"got {self.median_filter!r}"
             )
         if self.box_size is not None and self.box_size < 4:
             raise ParameterError(f"box_size must be at least 4 pixels, got {self.box_size!r}")
@@ -331,7 +332,8 @@ def _detect(
                 "the region's median (%.4g) is %.1f times its noise above zero: this image "
                 "does not look sky-subtracted, so --ignore-background will flag most of the "
                 "region; drop --ignore-background to estimate the background",
-                level, level / rms1 if rms1 > 0 else float("inf"),
+                level,
+                level / rms1 if rms1 > 0 else float("inf"),
             )
         if not math.isfinite(rms_value):
             rms_value = rms1  # no pixel near zero to refine the estimate with
@@ -408,9 +410,7 @@ def _window_margin(params: DetectionParameters, box_sizes: tuple[int, int]) -> i
     return margin
 
 
-def _window(
-    include: np.ndarray | None, shape: tuple[int, ...], margin: int
-) -> tuple[slice, slice]:
+def _window(include: np.ndarray | None, shape: tuple[int, ...], margin: int) -> tuple[slice, slice]:
     if include is None:
         return slice(0, shape[0]), slice(0, shape[1])
     rows = np.flatnonzero(include.any(axis=1))

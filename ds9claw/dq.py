@@ -119,7 +119,8 @@ def interpret_flags(flags: str | int | None) -> int:
     for token in (t.strip() for t in _SPLIT.split(text)):
         if not token:
             raise ParameterError(
-                f"empty flag name in {flags!r}: join names with '+', e.g. 'DO_NOT_USE+OTHER_BAD_PIXEL'"
+                f"empty flag name in {flags!r}: join names with '+', "
+                "e.g. 'DO_NOT_USE+OTHER_BAD_PIXEL'"
             )
         value |= _token_bits(token, flags)
     return (~value & _ALL_BITS) if negate else value
@@ -152,7 +153,10 @@ def flag_names(bits: int) -> list[str]:
 
 
 def valid_pixel_mask(
-    image: np.ndarray, dq: np.ndarray | None = None, *, invalid_flags: str | int = DEFAULT_INVALID_FLAGS
+    image: np.ndarray,
+    dq: np.ndarray | None = None,
+    *,
+    invalid_flags: str | int = DEFAULT_INVALID_FLAGS,
 ) -> np.ndarray:
     """Pixels usable for detection: finite and without any of ``invalid_flags`` in DQ.
 
@@ -176,5 +180,7 @@ def valid_pixel_mask(
             raise ParameterError(f"DQ shape {dq.shape} differs from image shape {image.shape}")
         bad_bits = interpret_flags(invalid_flags)
         if bad_bits:
-            valid &= (dq & np.array(bad_bits, dtype=np.uint32).astype(dq.dtype, casting="unsafe")) == 0
+            valid &= (
+                dq & np.array(bad_bits, dtype=np.uint32).astype(dq.dtype, casting="unsafe")
+            ) == 0
     return valid

@@ -11,7 +11,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +33,37 @@ _log = logging.getLogger(__name__)
 
 _FITS_SUFFIX = re.compile(r"\.(fits?|fit)(\.gz)?$", re.IGNORECASE)
 _STRUCTURAL = {
-    "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
-    "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BZERO", "BSCALE", "CHECKSUM", "DATASUM",
+    "SIMPLE",
+    "XTENSION",
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "NAXIS3",
+    "EXTEND",
+    "PCOUNT",
+    "GCOUNT",
+    "EXTNAME",
+    "EXTVER",
+    "BZERO",
+    "BSCALE",
+    "CHECKSUM",
+    "DATASUM",
     "BUNIT",
 }
 _CONTEXT_KEYS = (
-    "TELESCOP", "INSTRUME", "DETECTOR", "FILTER", "PUPIL", "DATE-OBS", "TIME-OBS",
-    "PROGRAM", "OBSERVTN", "VISIT", "EXPOSURE", "FILENAME",
+    "TELESCOP",
+    "INSTRUME",
+    "DETECTOR",
+    "FILTER",
+    "PUPIL",
+    "DATE-OBS",
+    "TIME-OBS",
+    "PROGRAM",
+    "OBSERVTN",
+    "VISIT",
+    "EXPOSURE",
+    "FILENAME",
 )
 
 
@@ -191,8 +214,9 @@ def _exposure_from_hdul(hdul, *, name: str, path: Path | None, read_dq: bool) ->
         if dq_data is not None and dq_data.shape == image.shape:
             dq = np.asarray(dq_data).astype(np.uint32, copy=False)
         elif dq_data is not None:
-            _log.warning("%s: DQ shape %s differs from SCI %s; DQ ignored", name,
-                         dq_data.shape, image.shape)
+            _log.warning(
+                "%s: DQ shape %s differs from SCI %s; DQ ignored", name, dq_data.shape, image.shape
+            )
     extname = "PRIMARY" if index == 0 else str(hdu.header.get("EXTNAME", index))
     return Exposure(
         image=image,
@@ -300,7 +324,9 @@ def product_header(exposure: Exposure, provenance: Sequence[tuple[str, object, s
     return header
 
 
-def write_fits_atomically(items: Iterable[tuple[Path, np.ndarray, object]], *, overwrite: bool) -> None:
+def write_fits_atomically(
+    items: Iterable[tuple[Path, np.ndarray, object]], *, overwrite: bool
+) -> None:
     """Write several single-HDU FITS files, all or nothing.
 
     Each file is written to a temporary name in its target directory, flushed and
@@ -339,44 +365,22 @@ def write_fits_atomically(items: Iterable[tuple[Path, np.ndarray, object]], *, o
             raise InputError(
                 f"output directory {directory} is not writable: choose another --output-dir"
             )
-    temporaries: list[tuple[str, Path]] = []
-    try:
-        for path, data, header in items:
-            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temporaries.append((temp, path))
-            with os.fdopen(fd, "wb") as handle:
-                hdu = fits.PrimaryHDU(data=data, header=header)
-                if path.name.endswith(".gz"):
-                    import gzip
+    from contextlib import ExitStack
 
-                    with gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=4,
-                                       filename="", mtime=0) as zipped:
-                        hdu.writeto(zipped)
-                else:
-                    hdu.writeto(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for temp, path in temporaries:
-            os.replace(temp, path)
-        for directory in {p.parent for _, p in temporaries}:
-            _fsync_directory(directory)
-    except BaseException:
-        for temp, _ in temporaries:
-            try:
-                os.unlink(temp)
-            except FileNotFoundError:
-                pass
-        raise
+    from .safeio import atomic_write
 
-
-def _fsync_directory(directory: Path) -> None:
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        with ExitStack() as stack:
+            # every file is complete on disk before the first one is renamed into place;
+            # an error in any of them removes all the temporary files
+            temporaries = [
+                stack.enter_context(atomic_write(p, overwrite=True)) for p, _, _ in items
+            ]
+            for temp, (_, data, header) in zip(temporaries, items, strict=True):
+                fits.PrimaryHDU(data=data, header=header).writeto(temp, overwrite=True)
+    except OSError as error:
+        where = error.filename or items[0][0].parent
+        raise InputError(
+            f"cannot write the products in {Path(where).parent if error.filename else where}: "
+            f"{error.strerror or error}; free some space or choose another --output-dir"
+        ) from None

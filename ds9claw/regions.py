@@ -51,8 +51,16 @@ _SKY_SYSTEMS = {"fk4", "fk5", "icrs", "galactic", "ecliptic", "j2000", "b1950", 
 _ALL_SYSTEMS = _PIXEL_SYSTEMS | _SKY_SYSTEMS | {"linear", "amplifier", "detector"}
 _FAST_SHAPES = {"polygon", "box", "circle", "ellipse"}
 _NO_AREA_SHAPES = {
-    "point", "line", "text", "vector", "ruler", "compass", "projection", "segment",
-    "# composite", "composite",
+    "point",
+    "line",
+    "text",
+    "vector",
+    "ruler",
+    "compass",
+    "projection",
+    "segment",
+    "# composite",
+    "composite",
 }
 _AREA_SHAPES = _FAST_SHAPES | {"annulus", "panda", "epanda", "bpanda"}
 _SHAPE_RE = re.compile(r"^\s*([+-]?)\s*([a-zA-Z]+)\s*\((.*?)\)\s*(.*)$")
@@ -384,7 +392,7 @@ def _clear_edge_centres(
 ) -> None:
     """Pixel centres exactly on an edge are outside (the regions package's rule)."""
     width = inside.shape[1]
-    for x1, y1, x2, y2 in zip(x, y, np.roll(x, -1), np.roll(y, -1)):
+    for x1, y1, x2, y2 in zip(x, y, np.roll(x, -1), np.roll(y, -1), strict=True):
         low, high = min(y1, y2), max(y1, y2)
         first = int(np.searchsorted(rows, low, side="left"))
         last = int(np.searchsorted(rows, high, side="right"))

@@ -56,8 +56,14 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: errno values meaning "hard links are not possible here" (fall back to a copy).
-_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK,
-                   errno.ENOSYS}
+_NO_LINK_ERRNOS = {
+    errno.EPERM,
+    errno.ENOTSUP,
+    errno.EOPNOTSUPP,
+    errno.EXDEV,
+    errno.EMLINK,
+    errno.ENOSYS,
+}
 
 
 def _host_tag() -> str:
@@ -166,7 +172,7 @@ def _copy_mode(source: Path, target: Path) -> None:
         st = source.stat()
     except FileNotFoundError:
         return
-    os.chmod(target, st.st_mode & 0o7777)
+    target.chmod(st.st_mode & 0o7777)
     if (st.st_uid, st.st_gid) != (target.stat().st_uid, target.stat().st_gid):
         with contextlib.suppress(OSError):
             os.chown(target, st.st_uid, st.st_gid)
@@ -185,9 +191,9 @@ def _link_no_clobber(source: Path, target: Path) -> None:
         # This leaves a tiny race window that the link() path does not have.
         if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
-        os.rename(source, target)
+        source.rename(target)
         return
-    os.unlink(source)
+    source.unlink()
 
 
 @contextlib.contextmanager
@@ -241,7 +247,7 @@ def atomic_write(
             _copy_mode(path, tmp)
         fsync_file(tmp)
         if overwrite:
-            os.replace(tmp, path)
+            tmp.replace(path)
         else:
             try:
                 _link_no_clobber(tmp, path)
@@ -387,7 +393,7 @@ def file_lock(
             # The previous holder may have removed the lock file while we waited: then
             # our lock is on a deleted inode and does not exclude anyone; try again.
             try:
-                same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+                same = lock.stat().st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
                 same = False
         except BaseException:
@@ -403,7 +409,7 @@ def file_lock(
         yield lock
     finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock)
+            lock.unlink()
         os.close(fd)  # releases the flock
 
 
@@ -464,11 +470,11 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
-        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        pid_text = entry.name[len(prefix) :].split("-", 1)[0]
         if not pid_text.isdigit() or _pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(entry.path)
+            Path(entry.path).unlink()
             removed.append(Path(entry.path))
             _log.info("removed %s left by an interrupted write", entry.path)
     return removed

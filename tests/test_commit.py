@@ -36,7 +36,7 @@ def _listing(directory):
 
 def _box(shape=SHAPE, rows=(60, 120), cols=(30, 200)):
     mask = np.zeros(shape, bool)
-    mask[rows[0]:rows[1], cols[0]:cols[1]] = True
+    mask[rows[0] : rows[1], cols[0] : cols[1]] = True
     return mask
 
 
@@ -47,8 +47,9 @@ def rate(tmp_path):
 
 @pytest.fixture
 def mask_file(tmp_path):
-    return write_mask(tmp_path / "jw01345001001_02201_00001_nrcb1_cal_claws_seed_image_zeroonemask.fits",
-                      _box())
+    return write_mask(
+        tmp_path / "jw01345001001_02201_00001_nrcb1_cal_claws_seed_image_zeroonemask.fits", _box()
+    )
 
 
 def _asdf_history(path):
@@ -103,8 +104,9 @@ def test_history_entry_through_stdatamodels(rate, mask_file):
     report = commit_mask(rate, [mask_file])
     sha = report.mask_sha256[0]
     assert report.history.startswith(f"{HISTORY_PREFIX} {__version__}: mask {mask_file.name}")
-    assert sha in report.history and "DO_NOT_USE+UNRELIABLE_DARK+UNRELIABLE_FLAT+OTHER_BAD_PIXEL" in (
-        report.history
+    assert (
+        sha in report.history
+        and "DO_NOT_USE+UNRELIABLE_DARK+UNRELIABLE_FLAT+OTHER_BAD_PIXEL" in (report.history)
     )
     assert f"into {report.n_masked} pixels" in report.history
     entries = _asdf_history(rate)
@@ -141,8 +143,9 @@ def test_masked_pixels_leave_image3_resampling(example_copy):
     assert not used_after[truth].any()  # every masked pixel is left out
     np.testing.assert_array_equal(used_after[~truth], used_before[~truth])  # the rest kept
     # the same with astropy's rule as resample states it
-    good = bitfield_to_boolean_mask(dq_after, GOOD_BITS, good_mask_value=True,
-                                    flag_name_map=PIXEL_FLAGS)
+    good = bitfield_to_boolean_mask(
+        dq_after, GOOD_BITS, good_mask_value=True, flag_name_map=PIXEL_FLAGS
+    )
     np.testing.assert_array_equal(good, used_after)
 
 
@@ -181,7 +184,9 @@ def test_same_mask_again_is_a_noop_and_new_mask_adds(rate, mask_file, tmp_path):
     assert backup_path_for(rate).read_bytes() == original  # first backup kept
     dq = read_arrays(rate)["DQ"]
     both = _box() & second_mask
-    assert np.all(dq[both] & (BITS | PIXEL_FLAGS["PERSISTENCE"]) == (BITS | PIXEL_FLAGS["PERSISTENCE"]))
+    assert np.all(
+        dq[both] & (BITS | PIXEL_FLAGS["PERSISTENCE"]) == (BITS | PIXEL_FLAGS["PERSISTENCE"])
+    )
     only_second = second_mask & ~_box()
     assert np.all(dq[only_second] & BITS == PIXEL_FLAGS["DO_NOT_USE"])
     history = "".join(history_text(rate).split())
@@ -215,8 +220,9 @@ def test_region_file_and_float_seed_masks_are_ored(example_copy, tmp_path):
     with fits.open(rate) as hdul:
         header = hdul["SCI"].header
         shape = hdul["SCI"].data.shape
-    region_mask, _ = region_masks(shape, include=[RegionSource.from_file(example_copy.region)],
-                                  header=header)
+    region_mask, _ = region_masks(
+        shape, include=[RegionSource.from_file(example_copy.region)], header=header
+    )
     seed = np.zeros(shape, np.float32)
     seed[10:20, 10:40] = np.linspace(0.0, 1.0, 30, dtype=np.float32)  # 0 stays unmasked
     seed_file = write_mask(tmp_path / "seed.fits.gz", seed, dtype=np.float32)
@@ -404,8 +410,14 @@ def test_stale_temporary_is_removed(rate, mask_file):
     import subprocess
     import sys
 
-    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                                  capture_output=True, text=True, check=True).stdout)
+    dead_pid = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     stale = temp_path_for(rate)
     stale = stale.with_name(stale.name.replace(f"-{os.getpid()}-", f"-{dead_pid}-"))
     stale.write_bytes(b"half a file from a killed commit")

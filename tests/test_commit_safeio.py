@@ -144,8 +144,12 @@ def test_file_lock_waiter_gets_it_after_release(tmp_path):
 def test_remove_stale_temps_only_dead_writers(tmp_path):
     target = tmp_path / "r_rate.fits"
     target.write_bytes(b"x")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     alive = temp_path_for(target)
     alive.write_bytes(b"in progress")
@@ -161,7 +165,9 @@ def test_remove_stale_temps_only_dead_writers(tmp_path):
 def test_progress_lines_when_enabled_and_silent_otherwise():
     stream = io.StringIO()
     assert list(progress(["a", "b", "c"], desc="commit", enabled=True, stream=stream)) == [
-        "a", "b", "c",
+        "a",
+        "b",
+        "c",
     ]
     assert stream.getvalue().splitlines() == ["commit: 1/3", "commit: 2/3", "commit: 3/3"]
     quiet = io.StringIO()  # not a terminal, not enabled: nothing

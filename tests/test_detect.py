@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from legacy_reference import legacy_zero_one_mask
 from scipy import ndimage
 
 from ds9claw.api import detect_exposure, detect_file
@@ -21,8 +22,6 @@ from ds9claw.detect import (
 from ds9claw.errors import ParameterError
 from ds9claw.fitsio import read_exposure
 from ds9claw.regions import RegionSource, region_masks
-
-from legacy_reference import legacy_zero_one_mask
 
 SEED_PARAMS = DetectionParameters(sigma=2, minpixarea=1, smooth=1, ignore_background=True)
 
@@ -128,8 +127,14 @@ def test_small_example_both_modes(example_small, example_small_sky):
         source = RegionSource.from_file(example.region)
         include, _ = region_masks(exposure.shape, [source])
         result = detect_exposure(exposure, include=[source], params=params)
-        _check_claw_mask(result.mask, example.load_truth(), include, params,
-                         near_fraction=near, max_growth=growth)
+        _check_claw_mask(
+            result.mask,
+            example.load_truth(),
+            include,
+            params,
+            near_fraction=near,
+            max_growth=growth,
+        )
 
 
 def test_exclude_region_is_never_flagged(example_small, tmp_path):
@@ -181,10 +186,16 @@ def test_smooth_matches_astropy_gaussian_kernel_and_cutoff_is_honoured():
 def test_smooth_cutoff_changes_the_mask(example_small):
     exposure = read_exposure(example_small.cal)
     base = dict(sigma=2, minpixarea=1, smooth=1, ignore_background=True)
-    loose = detect_exposure(exposure, include=[example_small.region],
-                            params=DetectionParameters(**base, smooth_cutoff=1e-3))
-    tight = detect_exposure(exposure, include=[example_small.region],
-                            params=DetectionParameters(**base, smooth_cutoff=0.2))
+    loose = detect_exposure(
+        exposure,
+        include=[example_small.region],
+        params=DetectionParameters(**base, smooth_cutoff=1e-3),
+    )
+    tight = detect_exposure(
+        exposure,
+        include=[example_small.region],
+        params=DetectionParameters(**base, smooth_cutoff=0.2),
+    )
     assert tight.n_masked < loose.n_masked
     assert not (tight.mask & ~loose.mask).any()
 
@@ -192,16 +203,25 @@ def test_smooth_cutoff_changes_the_mask(example_small):
 def test_smooth_in_advance_and_median_filter_reduce_noise_detections(example_small):
     exposure = read_exposure(example_small.cal)
     truth = example_small.load_truth()
-    plain = detect_exposure(exposure, include=[example_small.region],
-                            params=DetectionParameters(sigma=1.5, minpixarea=0,
-                                                       ignore_background=True))
-    pre = detect_exposure(exposure, include=[example_small.region],
-                          params=DetectionParameters(sigma=1.5, minpixarea=0,
-                                                     ignore_background=True,
-                                                     smooth_in_advance=1.5))
-    med = detect_exposure(exposure, include=[example_small.region],
-                          params=DetectionParameters(sigma=1.5, minpixarea=0,
-                                                     ignore_background=True, median_filter=3))
+    plain = detect_exposure(
+        exposure,
+        include=[example_small.region],
+        params=DetectionParameters(sigma=1.5, minpixarea=0, ignore_background=True),
+    )
+    pre = detect_exposure(
+        exposure,
+        include=[example_small.region],
+        params=DetectionParameters(
+            sigma=1.5, minpixarea=0, ignore_background=True, smooth_in_advance=1.5
+        ),
+    )
+    med = detect_exposure(
+        exposure,
+        include=[example_small.region],
+        params=DetectionParameters(
+            sigma=1.5, minpixarea=0, ignore_background=True, median_filter=3
+        ),
+    )
     far = ndimage.distance_transform_edt(~truth) > 4
     assert (plain.mask & far).sum() > 20
     for better in (pre, med):
@@ -215,8 +235,9 @@ def test_no_detection_is_a_warning_and_an_empty_mask():
     include = np.zeros(image.shape, bool)
     include[10:50, 10:50] = True
     with pytest.warns(NoDetectionWarning, match="nothing detected"):
-        result = detect_claws(image, include=include,
-                              params=DetectionParameters(sigma=8, ignore_background=True))
+        result = detect_claws(
+            image, include=include, params=DetectionParameters(sigma=8, ignore_background=True)
+        )
     assert result.n_masked == 0
     assert not result.seed.any()
 
@@ -261,8 +282,11 @@ def test_bad_arrays_are_refused():
     with pytest.raises(ParameterError, match="no valid pixel"):
         detect_claws(np.full((10, 10), np.nan), include=np.ones((10, 10), bool))
     with pytest.raises(ParameterError, match="noise"):
-        detect_claws(image, include=np.ones((10, 10), bool),
-                     params=DetectionParameters(ignore_background=True))
+        detect_claws(
+            image,
+            include=np.ones((10, 10), bool),
+            params=DetectionParameters(ignore_background=True),
+        )
 
 
 def test_background_mode_with_include_region_works_where_the_old_script_crashed(

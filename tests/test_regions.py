@@ -79,8 +79,11 @@ def test_every_real_region_file_parses_with_no_shape_skipped(real_region_files):
 
 def test_real_files_cover_the_documented_cases(real_region_files):
     multi = [p for p in real_region_files if len(parse_region_text(RegionSource.from_file(p))) > 1]
-    sky = [p for p in real_region_files
-           if any(s.system == "fk5" for s in parse_region_text(RegionSource.from_file(p)))]
+    sky = [
+        p
+        for p in real_region_files
+        if any(s.system == "fk5" for s in parse_region_text(RegionSource.from_file(p)))
+    ]
     outside = []
     for path in real_region_files:
         for shape in parse_region_text(RegionSource.from_file(path)):
@@ -195,7 +198,7 @@ def test_sky_image_and_physical_give_the_same_mask(example_small):
         ("image\npoint(10,10)\ntext(20,20) # text={hi}", "no shape with an area"),
         ("image\n-polygon(1,1,10,1,10,10)", "only exclusion shapes"),
         ("image\npolygon(5000,5000,5100,5000,5100,5100)", "entirely outside"),
-        ("fk5\ncircle(53.1,-27.8,2\")", "need an image with a WCS"),
+        ('fk5\ncircle(53.1,-27.8,2")', "need an image with a WCS"),
         ("image\npolygon(1,2,3,4)", "at least 3 vertex"),
     ],
 )
@@ -219,8 +222,9 @@ def test_sky_region_on_image_without_celestial_wcs():
 
     header = fits.Header({"CTYPE1": "X", "CTYPE2": "Y"})
     with pytest.raises(RegionError, match="celestial WCS"):
-        region_masks((64, 64), [RegionSource.from_text('fk5\ncircle(53.1,-27.8,2")')],
-                     header=header)
+        region_masks(
+            (64, 64), [RegionSource.from_text('fk5\ncircle(53.1,-27.8,2")')], header=header
+        )
 
 
 def test_several_include_and_exclude_sources_are_combined(tmp_path):

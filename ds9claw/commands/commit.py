@@ -76,49 +76,83 @@ def register(subparsers, parents=()) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "files", nargs="+", metavar="FILE",
+        "files",
+        nargs="+",
+        metavar="FILE",
         help="RATE MASK... (one rate file and its masks), or RATE... with --mask",
     )
     parser.add_argument(
-        "--mask", action="append", default=[], metavar="TEMPLATE",
+        "--mask",
+        action="append",
+        default=[],
+        metavar="TEMPLATE",
         help="mask for every RATE: a path or a template such as "
         "'{dataset}_cal_claws_seed_image_zeroonemask.fits.gz'; repeatable (masks are ORed)",
     )
     parser.add_argument(
-        "--flags", default=DEFAULT_COMMIT_FLAGS,
+        "--flags",
+        default=DEFAULT_COMMIT_FLAGS,
         help=f"DQ flags to OR in: JWST flag names joined by '+', or an integer "
         f"(default {DEFAULT_COMMIT_FLAGS}; OTHER_BAD_PIXEL alone flags but still drizzles)",
     )
     parser.add_argument(
-        "--fill-value", default="0.0", metavar="VALUE",
+        "--fill-value",
+        default="0.0",
+        metavar="VALUE",
         help="SCI value of masked pixels, a number or nan (default 0.0); ERR/VAR_* unchanged",
     )
     parser.add_argument(
-        "--output", "-o", type=Path, default=None, metavar="NEW",
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        metavar="NEW",
         help="write the result to NEW and leave RATE untouched (one RATE only)",
     )
     parser.add_argument(
-        "--output-dir", type=Path, default=None, metavar="DIR",
+        "--output-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="write each result into DIR under its own name; the inputs stay untouched",
     )
-    parser.add_argument("--overwrite", action="store_true",
-                        help="let --output/--output-dir replace existing files")
     parser.add_argument(
-        "--no-backup", dest="backup", action="store_false",
+        "--overwrite", action="store_true", help="let --output/--output-dir replace existing files"
+    )
+    parser.add_argument(
+        "--no-backup",
+        dest="backup",
+        action="store_false",
         help="change the file in place without keeping <stem>_before_removing_claws.fits",
     )
-    parser.add_argument("--dry-run", "-n", action="store_true",
-                        help="check and show what would change; write nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="also commit into non-NIRCam files and models other than ImageModel")
-    parser.add_argument("--jobs", "-j", type=_jobs, default=1,
-                        help="files committed in parallel (default 1)")
     parser.add_argument(
-        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
-        help=f"wait this long for another commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",
+        "--dry-run",
+        "-n",
+        action="store_true",
+        help="check and show what would change; write nothing",
     )
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show progress on stderr (default: when stderr is a terminal)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="also commit into non-NIRCam files and models other than ImageModel",
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=_jobs, default=1, help="files committed in parallel (default 1)"
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help="wait this long for another commit of the same file "
+        f"(default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: when stderr is a terminal)",
+    )
     parser.set_defaults(func=run_commit, _parser=parser)
 
     rparser = subparsers.add_parser(
@@ -132,12 +166,22 @@ def register(subparsers, parents=()) -> None:
         ),
     )
     rparser.add_argument("files", nargs="+", metavar="RATE", help="committed rate (or cal) files")
-    rparser.add_argument("--dry-run", "-n", action="store_true",
-                         help="check and show what would be restored; write nothing")
-    rparser.add_argument("--force", action="store_true",
-                         help="restore even if the backup does not look like the pre-commit file")
     rparser.add_argument(
-        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        "--dry-run",
+        "-n",
+        action="store_true",
+        help="check and show what would be restored; write nothing",
+    )
+    rparser.add_argument(
+        "--force",
+        action="store_true",
+        help="restore even if the backup does not look like the pre-commit file",
+    )
+    rparser.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT,
+        metavar="SECONDS",
         help=f"wait this long for a commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",
     )
     rparser.set_defaults(func=run_revert, _parser=rparser)
@@ -254,8 +298,10 @@ def run_commit(args) -> int:
         if report.status == "dry-run":
             print(f"  would write: {report.output}")
             if report.backup is not None:
-                print(f"  backup: {report.backup}"
-                      + (" (exists, kept)" if report.backup.exists() else " (would be made)"))
+                print(
+                    f"  backup: {report.backup}"
+                    + (" (exists, kept)" if report.backup.exists() else " (would be made)")
+                )
         for note in report.notes:
             print(f"  note: {note}")
         _next_step_hint([report])
@@ -278,12 +324,16 @@ def run_commit(args) -> int:
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status] = counts.get(report.status, 0) + 1
-    parts = [f"{n} {status}" for status, n in counts.items()] + ([f"{failed} failed"] if failed else [])
+    parts = [f"{n} {status}" for status, n in counts.items()] + (
+        [f"{failed} failed"] if failed else []
+    )
     print(f"{len(results)} files: " + ", ".join(parts))
     _next_step_hint(reports)
     if failed:
-        print(f"ds9claw: error: {failed} of {len(results)} files failed (see the table)",
-              file=sys.stderr)
+        print(
+            f"ds9claw: error: {failed} of {len(results)} files failed (see the table)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -333,7 +383,9 @@ def run_revert(args) -> int:
         rows.append((path, str(report.n_restored), "-", report.status))
     _table(rows)
     if failed:
-        print(f"ds9claw: error: {failed} of {len(files)} files failed (see the table)",
-              file=sys.stderr)
+        print(
+            f"ds9claw: error: {failed} of {len(files)} files failed (see the table)",
+            file=sys.stderr,
+        )
         return 1
     return 0

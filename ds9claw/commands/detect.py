@@ -53,35 +53,87 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
         Parser or argument group to extend.
     """
     group = parser.add_argument_group("detection parameters")
-    group.add_argument("--sigma", type=_positive_float, default=3.0,
-                       help="detection threshold in noise units (default 3)")
-    group.add_argument("--lsigma", type=_positive_float, default=None,
-                       help="lower clipping threshold (default: --sigma)")
-    group.add_argument("--usigma", type=_positive_float, default=None,
-                       help="upper threshold = detection threshold (default: --sigma)")
-    group.add_argument("--box-size", type=int, default=None,
-                       help="2-D background box in pixels (default: image side/10, then /30)")
-    group.add_argument("--box-frac", type=_positive_float, default=None,
-                       help="background box as a fraction of the image side")
-    group.add_argument("--median-filter", type=int, default=1,
-                       help="median filter size on the detection map (1 = off)")
-    group.add_argument("--minpixarea", type=int, default=1,
-                       help="keep pixels with at least N detected 8-neighbours (default 1)")
-    group.add_argument("--min-area", type=int, default=0,
-                       help="drop connected groups smaller than N pixels (default 0 = off)")
-    group.add_argument("--smooth-in-advance", type=_positive_float, default=0.0,
-                       help="Gaussian stddev (pixels) smoothing the image before detection")
-    group.add_argument("--smooth", "--smooth-after", dest="smooth", type=_positive_float,
-                       default=0.0, help="Gaussian stddev (pixels) smoothing the mask into "
-                       "the seed image (default 0 = off)")
-    group.add_argument("--smooth-cutoff", type=_positive_float, default=1e-3,
-                       help="seed values below this become 0 (default 1e-3)")
-    group.add_argument("--ignore-background", action="store_true",
-                       help="take the background as 0 (sky-subtracted images)")
-    group.add_argument("--dq-invalid", default=None, metavar="FLAGS",
-                       help="DQ flags that make a pixel unusable (default "
-                       "DO_NOT_USE+SATURATED+NON_SCIENCE+JUMP_DET+OUTLIER+PERSISTENCE+"
-                       "OTHER_BAD_PIXEL)")
+    group.add_argument(
+        "--sigma",
+        type=_positive_float,
+        default=3.0,
+        help="detection threshold in noise units (default 3)",
+    )
+    group.add_argument(
+        "--lsigma",
+        type=_positive_float,
+        default=None,
+        help="lower clipping threshold (default: --sigma)",
+    )
+    group.add_argument(
+        "--usigma",
+        type=_positive_float,
+        default=None,
+        help="upper threshold = detection threshold (default: --sigma)",
+    )
+    group.add_argument(
+        "--box-size",
+        type=int,
+        default=None,
+        help="2-D background box in pixels (default: image side/10, then /30)",
+    )
+    group.add_argument(
+        "--box-frac",
+        type=_positive_float,
+        default=None,
+        help="background box as a fraction of the image side",
+    )
+    group.add_argument(
+        "--median-filter",
+        type=int,
+        default=1,
+        help="median filter size on the detection map (1 = off)",
+    )
+    group.add_argument(
+        "--minpixarea",
+        type=int,
+        default=1,
+        help="keep pixels with at least N detected 8-neighbours (default 1)",
+    )
+    group.add_argument(
+        "--min-area",
+        type=int,
+        default=0,
+        help="drop connected groups smaller than N pixels (default 0 = off)",
+    )
+    group.add_argument(
+        "--smooth-in-advance",
+        type=_positive_float,
+        default=0.0,
+        help="Gaussian stddev (pixels) smoothing the image before detection",
+    )
+    group.add_argument(
+        "--smooth",
+        "--smooth-after",
+        dest="smooth",
+        type=_positive_float,
+        default=0.0,
+        help="Gaussian stddev (pixels) smoothing the mask into the seed image (default 0 = off)",
+    )
+    group.add_argument(
+        "--smooth-cutoff",
+        type=_positive_float,
+        default=1e-3,
+        help="seed values below this become 0 (default 1e-3)",
+    )
+    group.add_argument(
+        "--ignore-background",
+        action="store_true",
+        help="take the background as 0 (sky-subtracted images)",
+    )
+    group.add_argument(
+        "--dq-invalid",
+        default=None,
+        metavar="FLAGS",
+        help="DQ flags that make a pixel unusable (default "
+        "DO_NOT_USE+SATURATED+NON_SCIENCE+JUMP_DET+OUTLIER+PERSISTENCE+"
+        "OTHER_BAD_PIXEL)",
+    )
 
 
 def parameters_from_args(args: argparse.Namespace):
@@ -99,10 +151,6 @@ def parameters_from_args(args: argparse.Namespace):
     """
     from ..detect import DetectionParameters
 
-    if args.sigma <= 0:
-        raise ParameterError(f"--sigma must be positive, got {args.sigma}")
-    if args.minpixarea < 0:
-        raise ParameterError(f"--minpixarea must be 0..8, got {args.minpixarea}")
     return DetectionParameters(
         sigma=args.sigma,
         lsigma=args.lsigma,
@@ -133,24 +181,53 @@ def register(subparsers, parents=()) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="JWST cal/rate files or 2-D FITS images (.fits, .fits.gz)")
-    parser.add_argument("--include-region", action="append", default=[], metavar="REG",
-                        help="DS9 region file to search in; repeatable; may be a template "
-                        "such as '{stem}_claws.pix.reg' ({stem}, {dataset}, {name}, {dir})")
-    parser.add_argument("--exclude-region", action="append", default=[], metavar="REG",
-                        help="DS9 region file never to flag; repeatable; templates allowed")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="write products here (default: beside each input)")
-    parser.add_argument("--output-suffix", default="_claws_seed_image",
-                        help="product suffix (default _claws_seed_image)")
-    parser.add_argument("--overwrite", action=argparse.BooleanOptionalAction, default=False,
-                        help="replace existing products (atomically)")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JWST cal/rate files or 2-D FITS images (.fits, .fits.gz)",
+    )
+    parser.add_argument(
+        "--include-region",
+        action="append",
+        default=[],
+        metavar="REG",
+        help="DS9 region file to search in; repeatable; may be a template "
+        "such as '{stem}_claws.pix.reg' ({stem}, {dataset}, {name}, {dir})",
+    )
+    parser.add_argument(
+        "--exclude-region",
+        action="append",
+        default=[],
+        metavar="REG",
+        help="DS9 region file never to flag; repeatable; templates allowed",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="write products here (default: beside each input)",
+    )
+    parser.add_argument(
+        "--output-suffix",
+        default="_claws_seed_image",
+        help="product suffix (default _claws_seed_image)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="replace existing products (atomically)",
+    )
     parser.add_argument("--gzip", action="store_true", help="write .fits.gz products")
-    parser.add_argument("--save-diagnostics", action="store_true",
-                        help="also write valid-pixel, background and rms images")
-    parser.add_argument("--jobs", "-j", type=int, default=1,
-                        help="files processed in parallel (default 1)")
+    parser.add_argument(
+        "--save-diagnostics",
+        action="store_true",
+        help="also write valid-pixel, background and rms images",
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=1, help="files processed in parallel (default 1)"
+    )
     add_detection_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -180,9 +257,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ParameterError(f"--jobs must be 1 or more, got {args.jobs}")
     if args.output_dir is not None and not args.output_dir.is_dir():
-        raise ParameterError(
-            f"output directory {args.output_dir} does not exist: create it first"
-        )
+        raise ParameterError(f"output directory {args.output_dir} does not exist: create it first")
     options = {
         "include": list(args.include_region),
         "exclude": list(args.exclude_region),
@@ -199,8 +274,10 @@ def run(args: argparse.Namespace) -> int:
         from ..api import detect_file
 
         products = detect_file(files[0], **options)
-        print(f"{files[0]}: {products.result.n_masked} pixels masked "
-              f"(noise {products.result.rms_value:.4g})")
+        print(
+            f"{files[0]}: {products.result.n_masked} pixels masked "
+            f"(noise {products.result.rms_value:.4g})"
+        )
         print(f"  seed image: {products.seed_path}")
         print(f"  zero-one mask: {products.mask_path}")
         for path in products.diagnostics.values():

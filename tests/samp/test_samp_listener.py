@@ -318,3 +318,45 @@ def test_listen_without_hub_is_a_one_line_error(tmp_path):
     assert lines[-1].startswith("ds9claw: error: no SAMP hub: lockfile")
     assert b"Traceback" not in proc.stderr
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_broadcast_image_is_remembered_and_processed_when_its_region_appears(
+    hub, session, example_copy, tmp_path
+):
+    """image.load.fits without a region file waits; the file appears; products follow."""
+    region = example_copy.region
+    hidden = tmp_path / "hidden.reg"
+    region.rename(hidden)
+    out = tmp_path / "out"
+    out.mkdir()
+    settings = HandlerSettings(output_dir=out, region_template="{stem}_claws.pix.reg")
+    from ds9claw.samp.listen import ShowSettings
+
+    listener = make_listener(
+        hub.lockfile, settings=settings, show=ShowSettings(enabled=False), watch_seconds=60
+    )
+    with RunningListener(listener) as running:
+        url = path_to_file_url(example_copy.cal)
+        sent_to = session.notify_all("image.load.fits", {"url": url, "name": "exposure"})
+        assert running.public_id in sent_to
+        image = wait_for(
+            lambda: next((i for i in running.listener.recent if i.url == url), None),
+            10, "the broadcast image to be remembered",
+        )  # fmt: skip
+        wait_for(lambda: image.status == "waiting", 10, "the image to wait for its region")
+        assert list(out.iterdir()) == []
+        hidden.rename(region)
+        wait_for(lambda: image.status == "done", 20, "the detection after the region appeared")
+        masks = sorted(out.glob("*_zeroonemask.fits"))
+        assert [m.name for m in masks] == [
+            example_copy.cal.name.replace(".fits", "_claws_seed_image_zeroonemask.fits")
+        ]
+        assert int(np.count_nonzero(fits.getdata(masks[0]))) > 100
+
+        # a refused url is remembered as refused, and the listener goes on
+        session.notify_all("image.load.fits", {"url": "http://example.org/x.fits"})
+        wait_for(
+            lambda: any(i.status == "refused" for i in running.listener.recent),
+            10, "the http url to be refused",
+        )  # fmt: skip
+        assert running.thread.is_alive()
