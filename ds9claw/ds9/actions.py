@@ -374,8 +374,7 @@ def _frame_fits(data, header, role: str, ref: FrameRef) -> bytes:
                 continue
     hdr[ROLE_KEY] = (role, "ds9claw frame: seed or mask")
     hdr[SOURCE_KEY] = (ref.source_id, "ds9claw: id of the image frame's file")
-    hdr[SOURCE_NAME_KEY] = ((ref.path.name if ref.path else ref.spec or f"frame {ref.frame}")[:60],
-                            "ds9claw: image")
+    hdr[SOURCE_NAME_KEY] = (ref.path.name if ref.path else ref.spec or f"frame {ref.frame}")[:60]
     hdu = fits.PrimaryHDU(data=data, header=hdr)
     buffer = io.BytesIO()
     hdu.writeto(buffer, output_verify="silentfix")
@@ -435,6 +434,9 @@ def show_products(
     frames = _frames(transport)
     found = _product_frames(transport, ref, frames)
     reused = len(found) == 2
+    if not reused:
+        # DS9 fails to lay out a new frame in a manual grid that is full (xx(3) error)
+        transport.set("tile grid mode automatic")
     for role in ("seed", "mask"):
         if role not in found:
             transport.set("frame new")
@@ -519,7 +521,7 @@ def detect(
         regions_text = transport.get("regions -format ds9 -system image").decode(
             errors="replace"
         )
-        region_name = f"regions of DS9 {ref.label}"
+        region_name = f"DS9 frame {ref.frame} regions"
     else:
         region_name = "regions given"
     n_include, n_exclude = _count_shapes(regions_text)

@@ -1,0 +1,295 @@
+"""``ds9claw ds9 <action>``: the DS9 Analysis menu's actions, run against a running DS9.
+
+Each action prints what it did (DS9's analysis text window shows it when the action was
+started from the Claws menu); errors end in one ``ds9claw: error: ...`` line and a
+non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..errors import ParameterError
+
+__all__ = ["register", "run"]
+
+_log = logging.getLogger(__name__)
+
+_ACTIONS = ("detect", "params", "commit", "to-regions", "snapshot", "clear")
+
+_EPILOG = """\
+Actions (the entries of DS9's Analysis > Claws menu):
+  detect      detect claws in the current frame inside its regions; show the seed and
+              the 0/1 mask in the next two frames; write them beside the file
+  params      remember detection parameters (the "with parameters..." dialog), then detect
+  commit      commit the mask shown into the DQ of <dataset>_rate.fits
+  to-regions  trace the mask into polygon regions on the image frame
+  snapshot    save the three-panel view as <stem>_claws.png and .eps
+  clear       delete the seed and mask frames
+
+Target: --target takes DS9's title or its XPA address ($xpa_method in an analysis
+file); without it the single running DS9 is used.
+Example: ds9claw ds9 detect --sigma 2 --smooth 1 --ignore-background
+"""
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "yes", "y", "true", "on"):
+        return True
+    if value in ("0", "no", "n", "false", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not yes/no (or 1/0)")
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _int(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--target",
+        default=None,
+        help="DS9 title or XPA address ($xpa_method); default: the single running DS9",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_float,
+        default=15.0,
+        help="seconds each DS9 request may take (default 15)",
+    )
+
+
+def _add_parameters(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "detection parameters (default: the values last remembered, see 'params')"
+    )
+    group.add_argument("--sigma", type=_float, default=None, help="threshold in noise units")
+    group.add_argument("--smooth", type=_float, default=None,
+                       help="Gaussian smoothing of the seed (stddev, pixels; 0: none)")
+    group.add_argument("--minpixarea", type=_int, default=None,
+                       help="keep a pixel when at least N of its 8 neighbours are detected")
+    group.add_argument("--median-filter", type=_int, default=None,
+                       help="median filter size in pixels (1: none)")
+    group.add_argument("--ignore-background", type=_bool, nargs="?", const=True, default=None,
+                       metavar="yes|no",
+                       help="take the background as zero (sky-subtracted images)")
+    group.add_argument("--output-suffix", "--suffix", dest="suffix", default=None,
+                       help="product suffix (default _claws_seed_image)")
+
+
+def register(subparsers, parents=()) -> None:
+    """Add the ``ds9`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``ds9claw`` subparsers.
+    parents : sequence of argparse.ArgumentParser
+        Parsers with the common options.
+    """
+    parser = subparsers.add_parser(
+        "ds9",
+        parents=list(parents),
+        help="run an Analysis-menu action against a running DS9 (detect, commit ...)",
+        description="Run one of the DS9 Analysis > Claws actions against a running DS9.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    p = actions.add_parser("detect", parents=list(parents),
+                           help="detect claws in the current frame and show seed and mask")
+    _add_connection(p)
+    _add_parameters(p)
+    p.add_argument("--remember", action="store_true",
+                   help="remember the parameters given as the new defaults")
+    p.add_argument("--no-write", action="store_true",
+                   help="only show seed and mask in DS9, write no files")
+    p.add_argument("--regions-file", default=None, metavar="FILE",
+                   help="use the regions of this DS9 region file instead of the frame's")
+
+    p = actions.add_parser("params", parents=list(parents),
+                           help="remember detection parameters, then detect with them")
+    _add_connection(p)
+    _add_parameters(p)
+    p.add_argument("--no-detect", action="store_true", help="only remember, do not detect")
+    p.add_argument("--show", action="store_true", help="print the remembered parameters")
+
+    p = actions.add_parser("commit", parents=list(parents),
+                           help="commit the mask shown into <dataset>_rate.fits DQ")
+    _add_connection(p)
+    p.add_argument("--rate-dir", default=None, metavar="DIR",
+                   help="directory of the rate files (default: remembered, else beside "
+                        "the cal file); an empty value forgets the remembered one")
+    p.add_argument("--remember", action="store_true", help="remember --rate-dir")
+    p.add_argument("--flags", default=None,
+                   help="DQ flags to OR in (default DO_NOT_USE+UNRELIABLE_DARK+"
+                        "UNRELIABLE_FLAT+OTHER_BAD_PIXEL)")
+    p.add_argument("--dry-run", action="store_true", help="count only, write nothing")
+
+    p = actions.add_parser("to-regions", parents=list(parents),
+                           help="trace the mask into polygon regions on the image frame")
+    _add_connection(p)
+    p.add_argument("--replace", action="store_true",
+                   help="remove the frame's other regions first (saved to a .reg file)")
+    p.add_argument("--tolerance", type=_float, default=0.75,
+                   help="outline simplification in pixels (default 0.75)")
+
+    p = actions.add_parser("snapshot", parents=list(parents),
+                           help="save the three-panel view as PNG and EPS")
+    _add_connection(p)
+    p.add_argument("--output", default=None, metavar="BASE",
+                   help="file name without extension (default <dir>/<stem>_claws)")
+    p.add_argument("--format", default="png,eps",
+                   help="comma-separated formats (default png,eps)")
+    p.add_argument("--width", type=_int, default=1200, help="canvas width (default 1200)")
+    p.add_argument("--height", type=_int, default=350, help="canvas height (default 350)")
+
+    p = actions.add_parser("clear", parents=list(parents), help="delete the ds9claw frames")
+    _add_connection(p)
+
+    for name in _ACTIONS:
+        actions.choices[name].set_defaults(func=run)
+    parser.set_defaults(func=run)
+
+
+def _parameters(args: argparse.Namespace, settings):
+    from ..detect import DetectionParameters
+
+    values = settings.detection_kwargs()
+    for name in ("sigma", "smooth", "minpixarea", "median_filter", "ignore_background"):
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = given
+    try:
+        return DetectionParameters(**values).validate()
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"bad detection parameter: {error}") from None
+
+
+def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
+    from ..ds9.settings import save_settings
+
+    for name in ("sigma", "smooth", "minpixarea", "median_filter", "ignore_background"):
+        setattr(settings, name, getattr(params, name))
+    if args.suffix:
+        settings.suffix = args.suffix
+    path = save_settings(settings)
+    _log.info("remembered the parameters in %s", path)
+    if settings.analysis_file:
+        from .analysis import refresh_user_copy
+
+        refresh_user_copy(settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ds9claw ds9 <action>``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        Exit status (0 on success).
+    """
+    from ..ds9 import actions
+    from ..ds9.settings import load_settings, save_settings
+    from ..ds9.xpa import connect
+
+    settings = load_settings()
+    action = args.action
+
+    if action == "params" and args.show:
+        params = _parameters(args, settings)
+        print(
+            f"sigma={params.sigma:g} smooth={params.smooth:g} minpixarea={params.minpixarea} "
+            f"median_filter={params.median_filter} ignore_background="
+            f"{'yes' if params.ignore_background else 'no'} suffix={settings.suffix}"
+        )
+        return 0
+    if action == "params":
+        params = _parameters(args, settings)
+        _remember_parameters(args, settings, params)
+        if args.no_detect:
+            print("ds9claw: remembered " + _describe(params, settings.suffix))
+            return 0
+
+    if action == "commit" and args.rate_dir is not None and args.remember:
+        settings.rate_dir = args.rate_dir or None
+        save_settings(settings)
+
+    transport = connect(args.target, timeout=args.timeout)
+    try:
+        if action in ("detect", "params"):
+            params = _parameters(args, settings)
+            if action == "detect" and args.remember:
+                _remember_parameters(args, settings, params)
+            regions_text = None
+            if getattr(args, "regions_file", None):
+                from ..regions import RegionSource
+
+                regions_text = RegionSource.from_file(args.regions_file).text
+            report = actions.detect(
+                transport,
+                params=params,
+                suffix=args.suffix or settings.suffix,
+                write=not getattr(args, "no_write", False),
+                regions_text=regions_text,
+            )
+            print(report.summary())
+            _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
+        elif action == "commit":
+            rate_dir = args.rate_dir if args.rate_dir is not None else settings.rate_dir
+            outcome = actions.commit(
+                transport, rate_dir=rate_dir or None, flags=args.flags, dry_run=args.dry_run
+            )
+            print(outcome.summary())
+        elif action == "to-regions":
+            print(actions.mask_to_regions(
+                transport, replace=args.replace, tolerance=args.tolerance
+            ).summary())
+        elif action == "snapshot":
+            formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+            bad = [f for f in formats if f not in ("png", "eps", "jpeg", "gif", "tiff")]
+            if bad or not formats:
+                raise ParameterError(
+                    f"unknown snapshot format(s) {', '.join(bad) or '(none)'}: use png, eps, "
+                    "jpeg, gif or tiff"
+                )
+            print(actions.snapshot(
+                transport, output=args.output, formats=formats, width=args.width,
+                height=args.height,
+            ).summary())
+        elif action == "clear":
+            print(actions.clear_frames(transport).summary())
+    finally:
+        transport.close()
+    return 0
+
+
+def _describe(params, suffix: str) -> str:
+    return (
+        f"sigma={params.sigma:g} smooth={params.smooth:g} minpixarea={params.minpixarea} "
+        f"median_filter={params.median_filter} ignore_background="
+        f"{'yes' if params.ignore_background else 'no'} suffix={suffix}"
+    )
