@@ -98,10 +98,21 @@ def test_commit_example_rate_with_truth_mask(example_copy):
     assert not any(n.startswith(".") for n in _listing(rate.parent))
 
 
-def test_history_entry_through_stdatamodels(rate, mask_file):
+def test_history_entry_through_stdatamodels(rate, mask_file, caplog):
+    import logging
+
     from stdatamodels.jwst.datamodels import ImageModel
 
-    report = commit_mask(rate, [mask_file])
+    # third-party warnings are logged by commit_mask: none may come (e.g. no deprecated
+    # history API); attach the handler directly, the CLI may have stopped propagation
+    logger = logging.getLogger("ds9claw.commit")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ds9claw.commit"):
+            report = commit_mask(rate, [mask_file])
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     sha = report.mask_sha256[0]
     assert report.history.startswith(f"{HISTORY_PREFIX} {__version__}: mask {mask_file.name}")
     assert (
@@ -491,3 +502,51 @@ def test_revert_refuses_uncommitted_file(rate):
         hdul["SCI"].data[0, 0] = 42.0
     with pytest.raises(InputError, match="no ds9claw commit in its history"):
         revert(rate)
+
+
+def test_mask_from_another_detector_or_an_exposure_is_refused(rate, tmp_path):
+    before = rate.read_bytes()
+    names = _listing(tmp_path)
+    other = write_mask(
+        tmp_path / "a1_mask.fits",
+        _box(),
+        DETECTOR="NRCA1",
+        FILENAME="jw01345001001_02201_00001_nrca1_cal.fits",
+    )
+    names = _listing(tmp_path)
+    with pytest.raises(InputError, match="made from a NRCA1 exposure but .* is NRCB1"):
+        commit_mask(rate, [other])
+    exposure = make_rate(tmp_path / "other_rate.fits", SHAPE, seed=9)
+    names = _listing(tmp_path)
+    with pytest.raises(InputError, match="is an exposure .*not a mask"):
+        commit_mask(rate, [exposure])
+    assert rate.read_bytes() == before and _listing(tmp_path) == names
+    # same detector, another dataset: committed, with a note saying so
+    dithered = write_mask(
+        tmp_path / "b1_mask.fits",
+        _box(),
+        DETECTOR="NRCB1",
+        FILENAME="jw01345001001_02201_00002_nrcb1_cal.fits",
+    )
+    report = commit_mask(rate, [dithered])
+    assert report.status == "committed"
+    assert any("made from jw01345001001_02201_00002_nrcb1_cal.fits" in n for n in report.notes)
+    forced = commit_mask(rate, [other], force=True, flags="PERSISTENCE")
+    assert forced.status == "committed"
+    assert any("committed because of --force" in n for n in forced.notes)
+
+
+def test_symlinked_target_commits_the_real_file(rate, mask_file, tmp_path):
+    links = tmp_path / "links"
+    links.mkdir()
+    link = links / rate.name
+    link.symlink_to(rate)
+    original = rate.read_bytes()
+    report = commit_mask(link, [mask_file])
+    assert report.target == link and report.output == link
+    assert link.is_symlink() and link.resolve() == rate
+    assert np.all(read_arrays(rate)["DQ"][_box()] & BITS == BITS)
+    assert backup_path_for(rate).read_bytes() == original
+    assert _listing(links) == [rate.name]
+    assert revert(link).status == "reverted"
+    assert link.is_symlink() and rate.read_bytes() == original

@@ -77,7 +77,9 @@ def test_batch_with_template_jobs_and_a_failure(visit, capsys):
     cwd = Path.cwd()
     os.chdir(directory)
     try:
-        code = main(["commit", *[r.name for r in rates], "--mask", TEMPLATE, "--jobs", "2"])
+        code = main(
+            ["commit", *[r.name for r in rates], "--mask", TEMPLATE, "--jobs", "2", "--progress"]
+        )
     finally:
         os.chdir(cwd)
     captured = capsys.readouterr()
@@ -93,6 +95,8 @@ def test_batch_with_template_jobs_and_a_failure(visit, capsys):
     assert "FAILED: mask" in rows[rates[2].name] and "does not exist" in rows[rates[2].name]
     assert lines[4] == "3 files: 2 committed, 1 failed"
     assert "1 of 3 files failed" in captured.err
+    progress_lines = [x for x in captured.err.splitlines() if x.startswith("commit: ")]
+    assert [x.split()[1] for x in progress_lines] == ["1/3", "2/3", "3/3"]
     assert rates[2].read_bytes() == third
 
 
@@ -198,3 +202,28 @@ def test_whole_process_command(visit):
         timeout=60,
     )
     assert help_text.returncode == 0 and "_before_removing_claws" in help_text.stdout
+
+
+def test_detect_then_commit_visit_by_template(example_copy, capsys):
+    """The observer's flow: detect on the cal with the region, commit into the rate."""
+    from ds9claw.api import detect_file
+
+    products = detect_file(example_copy.cal, include=[example_copy.region], gzip=True)
+    assert products.mask_path.name == (
+        f"{example_copy.dataset}_cal_claws_seed_image_zeroonemask.fits.gz"
+    )
+    detected = products.result.mask
+    assert products.result.n_masked == int(detected.sum()) > 0
+    before = read_arrays(example_copy.rate)["DQ"]
+    directory = example_copy.rate.parent
+    code = main(["commit", str(example_copy.rate), "--mask", "{dir}/" + TEMPLATE, "--dry-run"])
+    assert code == 0 and f"would flag {int(detected.sum())} pixels" in capsys.readouterr().out
+    assert main(["commit", str(example_copy.rate), "--mask", "{dir}/" + TEMPLATE]) == 0
+    out = capsys.readouterr().out
+    assert f"flagged {int(detected.sum())} pixels" in out and "note:" not in out
+    after = read_arrays(example_copy.rate)["DQ"]
+    expected = before.copy()
+    expected[detected] |= np.uint32(BITS)
+    np.testing.assert_array_equal(after, expected)
+    assert backup_path_for(example_copy.rate).exists()
+    assert sorted(p.name for p in directory.iterdir() if p.name.startswith(".")) == []

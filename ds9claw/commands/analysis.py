@@ -240,7 +240,15 @@ def register(subparsers, parents=()) -> None:
 
 
 def _loaded(transport) -> bool:
-    listing = transport.get("analysis task").decode(errors="replace")
+    from ..errors import TransportError
+
+    try:
+        listing = transport.get("analysis task").decode(errors="replace")
+    except TransportError:
+        # DS9 8.4 fails on 'analysis task' while no task is loaded ("result": no such
+        # variable); make sure it is still there, then take it as "nothing loaded"
+        transport.get("version")
+        return False
     return any(line.split(" ", 1)[-1].strip() == MENU_MARKER for line in listing.splitlines())
 
 

@@ -247,7 +247,11 @@ def _run_parallel(func, items: list[tuple], jobs: int, desc: str, show) -> list[
                 futures = {pool.submit(func, *item): i for i, item in enumerate(items)}
                 for future in as_completed(futures):
                     index = futures[future]
-                    results[index] = future.result()
+                    try:
+                        results[index] = future.result()
+                    except Exception as error:  # noqa: BLE001 - e.g. a worker killed by OOM
+                        name = str(items[index][0])
+                        results[index] = (name, None, f"worker failed: {error}")
                     bar.update(note=Path(str(items[index][0])).name)
     return [results[i] for i in range(len(items))]
 

@@ -204,7 +204,12 @@ def _run_listen(args: argparse.Namespace) -> int:
         params=parameters_from_args(args),
         output_dir=args.output_dir,
         overwrite=args.overwrite,
+        invalid_flags=args.dq_invalid,
     )
+    if args.dq_invalid is not None:
+        from ..dq import interpret_flags
+
+        interpret_flags(args.dq_invalid)
     show = ShowSettings(enabled=args.show, target=args.ds9_target, samp=args.ds9_samp)
     listener = Ds9ClawListener(
         hub=args.hub,

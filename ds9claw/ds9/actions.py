@@ -49,6 +49,9 @@ __all__ = [
     "find_rate_file",
     "image_frame",
     "mask_to_regions",
+    "run_analysis_task",
+    "analysis_tasks",
+    "show_products",
     "snapshot",
     "split_file_spec",
 ]
@@ -1054,3 +1057,101 @@ def clear_frames(transport: Transport) -> ClearReport:
         if len(remaining) == 1:
             transport.set("tile no")
     return ClearReport(deleted=deleted, current=current)
+
+
+# --------------------------------------------------------------------------- menu machinery
+
+
+def analysis_tasks(transport: Transport) -> list[str]:
+    """Names of the Analysis-menu tasks DS9 has loaded, in DS9's task order.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    list of str
+        Task names; ``analysis task <i>`` runs ``names[i]``.
+    """
+    try:
+        listing = transport.get("analysis task").decode(errors="replace")
+    except TransportError:
+        transport.get("version")  # DS9 8.4 fails on this while no task is loaded
+        return []
+    names: list[str] = []
+    for line in listing.splitlines():
+        number, _, label = line.partition(" ")
+        if number.isdigit():
+            names.append(label.strip())
+    return names
+
+
+def _tcl_value(transport: Transport, expression: str, scratch: Path) -> str:
+    """Evaluate a Tcl expression in DS9 and return its value (DS9 writes it to a file)."""
+    out = scratch / f".ds9claw-tcl-{os.getpid()}-{time.monotonic_ns()}.out"
+    script = f"set __ds9claw [open {{{out}}} w]; puts -nonewline $__ds9claw [{expression}]; " \
+        "close $__ds9claw"
+    transport.set("tcl", script.encode())
+    try:
+        return out.read_text()
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def run_analysis_task(
+    transport: Transport, name: str, *, timeout: float = 120.0, scratch: Path | None = None
+) -> str:
+    """Run an Analysis-menu entry as a click would (``analysis task <n>``), wait, return its text.
+
+    Only for entries without a parameter dialog: DS9 serves no XPA request while an
+    XPA-started task shows a dialog.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9 (on this machine: DS9 writes the task state to ``scratch``).
+    name : str
+        The entry's label (``"Detect claws"``).
+    timeout : float
+        Seconds to wait for the task to end.
+    scratch : pathlib.Path, optional
+        Directory DS9 and this process share (default: the system temporary directory).
+
+    Returns
+    -------
+    str
+        The task's text output as DS9 shows it.
+
+    Raises
+    ------
+    InputError
+        No such entry is loaded.
+    TransportError
+        The task did not end within ``timeout``.
+    """
+    import tempfile
+
+    scratch = scratch or Path(tempfile.gettempdir())
+    names = analysis_tasks(transport)
+    if name not in names:
+        raise InputError(
+            f"DS9 has no analysis task {name!r}: load the analysis file first "
+            "(ds9claw analysis install)"
+        )
+    index = names.index(name)
+    window = f".atmenu{index}txt.text"
+    before = ""
+    if _tcl_value(transport, f"winfo exists {window}", scratch) == "1":
+        before = _tcl_value(transport, f"{window} get 1.0 end", scratch)
+    transport.set(f"analysis task {index}")
+    deadline = time.monotonic() + timeout
+    while _tcl_value(transport, f"info exists ianalysis(menu,{index},pid)", scratch) == "1":
+        if time.monotonic() > deadline:
+            raise TransportError(f"analysis task {name!r} still running after {timeout:g} s")
+        time.sleep(0.02)
+    if _tcl_value(transport, f"winfo exists {window}", scratch) != "1":
+        return ""
+    text = _tcl_value(transport, f"{window} get 1.0 end", scratch)
+    return text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text

@@ -270,6 +270,12 @@ class Ds9Process:
             atexit.unregister(self.stop)
         _log.debug("stopped DS9 %r", self.title)
 
+    def detach(self) -> None:
+        """Leave DS9 (and its Xvfb, xpans) running after this process exits."""
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
     def __enter__(self) -> Ds9Process:
         return self
 

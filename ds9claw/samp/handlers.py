@@ -6,13 +6,18 @@ Each handler takes the message's ``samp.params`` (already a plain dict), checks 
 ``samp.result`` map (strings only).  Errors are raised as `ds9claw.errors.Ds9ClawError`;
 `ds9claw.samp.listen` turns them into ``samp.error`` replies.
 
-Nothing a message carries ever reaches DS9 as a command: DS9 only gets fixed commands
-and data (FITS bytes, region text) through `ds9claw.ds9.actions`.
+Nothing a message carries becomes a DS9 command, with one checked exception: a broadcast
+image that DS9 does not show already is opened with ``fits {path}``, and only when the
+path is an existing regular local file whose name is made of letters, digits, spaces and
+``._+,=@%~:/-`` (no braces, brackets, quotes, ``$``, ``;``, backslashes or control
+characters).  Everything else DS9 gets is a fixed command or data (FITS bytes, region
+text) sent through `ds9claw.ds9.actions`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,8 +44,10 @@ __all__ = [
     "RememberedImage",
     "commit_message",
     "detect_message",
+    "detect_in_ds9",
     "detect_remembered",
     "image_load_message",
+    "region_for",
 ]
 
 _log = logging.getLogger(__name__)
@@ -83,6 +90,9 @@ class HandlerSettings:
         Replace existing products (a ``ds9claw.detect`` sender may ask for it too).
     limits : Limits
         Size limits on messages.
+    invalid_flags : str, int or None
+        DQ bits that make a pixel unusable (None: ds9claw's default); a
+        ``ds9claw.detect`` sender may give ``dq-invalid``.
     """
 
     region_template: str = "{stem}_claws.pix.reg"
@@ -90,6 +100,7 @@ class HandlerSettings:
     output_dir: Path | None = None
     overwrite: bool = False
     limits: Limits = field(default_factory=Limits)
+    invalid_flags: str | int | None = None
 
 
 @dataclass
@@ -173,6 +184,8 @@ def _run_detection(
     from ..fitsio import output_paths
 
     options: dict[str, Any] = {}
+    if invalid_flags is None:
+        invalid_flags = settings.invalid_flags
     if invalid_flags is not None:
         options["invalid_flags"] = invalid_flags
     seed = output_paths(image, DEFAULT_SUFFIX, output_dir=settings.output_dir)["seed"]
@@ -369,8 +382,27 @@ def image_load_message(
     return RememberedImage(url=url, path=path, name=name, sender=sender)
 
 
+def region_for(image: Path, settings: HandlerSettings) -> Path | None:
+    """Return the region file the listener's template names for ``image``, if it exists.
+
+    Parameters
+    ----------
+    image : pathlib.Path
+        The image.
+    settings : HandlerSettings
+        ``region_template``.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The region file, or None while there is none.
+    """
+    region = _template_region(image, settings)
+    return region if region.is_file() else None
+
+
 def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any | None:
-    """Run the detection for a broadcast image once its region file exists.
+    """Run the detection for a broadcast image once its region file exists (no DS9).
 
     Parameters
     ----------
@@ -385,8 +417,8 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
         The products and the region file, or None while there is no region file.
     """
     assert image.path is not None
-    region = _template_region(image.path, settings)
-    if not region.is_file():
+    region = region_for(image.path, settings)
+    if region is None:
         return None
     products = _run_detection(
         image.path,
@@ -397,3 +429,91 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
         overwrite=settings.overwrite,
     )
     return products, region
+
+
+#: Characters a file name may have to be given to DS9 in a command (``fits {path}``):
+#: no braces, brackets (DS9 reads ``[...]`` as an extension), quotes, ``$``, ``;``,
+#: backslashes or control characters.
+_DS9_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+,=@%~:/ -]*$")
+
+
+def _frame_showing(transport: Any, image: Path, wait: float) -> int | None:
+    """Return the DS9 frame showing ``image`` (DS9 may still be loading it), or None."""
+    from ..ds9.actions import split_file_spec
+
+    target = image.resolve()
+    deadline = time.monotonic() + wait
+    while True:
+        frames = transport.get("frame all").split()
+        for frame in frames:
+            transport.set(f"frame {int(frame)}")
+            name = split_file_spec(transport.get("file").decode(errors="replace").strip())[0]
+            if name and name.startswith("/") and Path(name).resolve() == target:
+                return int(frame)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+
+
+def detect_in_ds9(
+    transport: Any, image: Path, region: Path, *, params: Any = None, wait: float = 1.0
+) -> Any:
+    """Show ``image`` with ``region`` in DS9 and run the DS9 menu's detection on it.
+
+    The frame showing the image is used when there is one (DS9 itself loads images
+    broadcast with ``image.load.fits``; it gets ``wait`` seconds to do so), else the
+    image is loaded into the current frame when that is empty, or into a new frame.
+    Then `ds9claw.ds9.actions.detect` does what the Analysis menu entry does: seed and
+    mask in the two frames after the image, products written beside the image.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    image : pathlib.Path
+        A checked local image file.
+    region : pathlib.Path
+        Its region file.
+    params : DetectionParameters, optional
+        Detection parameters.
+    wait : float
+        Seconds DS9 gets to show a broadcast image itself.
+
+    Returns
+    -------
+    ds9claw.ds9.actions.DetectReport
+        What the action did.
+
+    Raises
+    ------
+    InputError
+        The image's path cannot be given to DS9 safely, or the region is unusable.
+    TransportError
+        DS9 stopped answering.
+    """
+    from ..ds9 import actions
+    from ..regions import RegionSource
+
+    text = RegionSource.from_file(region).text
+    frame = _frame_showing(transport, image, wait)
+    if frame is None:
+        if not _DS9_SAFE_PATH.match(str(image)):
+            raise InputError(
+                f"{image}: ds9claw only passes file names made of letters, digits, spaces "
+                "and ._+,=@%~:/- to DS9; rename the file or open it in DS9 yourself"
+            )
+        frames = transport.get("frame all").split()
+        empty = False
+        if frames:
+            size = transport.get("fits size").split()
+            empty = not size or all(s == b"0" for s in size)
+        if not empty:
+            transport.set("frame new")
+        transport.set(f"fits {{{image}}}")
+    shown = transport.get("regions -format ds9 -system image").decode(errors="replace")
+    if not any(
+        line.strip() and not line.lstrip().startswith(("#", "global", "image"))
+        for line in shown.splitlines()
+    ):
+        transport.set("regions", text.encode())
+    return actions.detect(transport, params=params, regions_text=text)

@@ -43,14 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import Ds9ClawError, TransportError
+from ..errors import Ds9ClawError, InputError, TransportError
 from .handlers import (
     HandlerSettings,
     RememberedImage,
     commit_message,
+    detect_in_ds9,
     detect_message,
     detect_remembered,
     image_load_message,
+    region_for,
 )
 from .hub import BoundedHubProxy, locate_hub, samp_module
 from .messages import path_to_file_url
@@ -194,6 +196,7 @@ class Ds9ClawListener:
         self._ds9_lock = threading.Lock()
         self._ds9: Any = None
         self._pending = 0
+        self._ds9_problem = "no"
         self._stop = threading.Event()
         self._hub_gone = threading.Event()
         self._registered = threading.Event()
@@ -530,41 +533,42 @@ class Ds9ClawListener:
         return self._process_image(image)
 
     def _process_image(self, image: RememberedImage) -> dict[str, str]:
+        assert image.path is not None
         try:
-            found = detect_remembered(image, self.settings)
+            region = region_for(image.path, self.settings)
+            if region is None:
+                if self.watch_seconds > 0:
+                    image.status = "waiting"
+                    with self._lock:
+                        self._waiting.append(image)
+                else:
+                    image.status = "expired"
+                image.message = "no region file yet"
+                _log.info(
+                    "%s: no region file (template %r) yet",
+                    image.path,
+                    self.settings.region_template,
+                )
+                return {"status": image.status}
+            result = self._detect_in_ds9(image.path, region) if self.show.enabled else None
+            if result is None:
+                products = detect_remembered(image, self.settings)
+                if products is None:  # the region file vanished meanwhile
+                    raise InputError(f"region file {region} disappeared")
+                products = products[0]
+                result = {
+                    "seed-url": path_to_file_url(products.seed_path),
+                    "mask-url": path_to_file_url(products.mask_path),
+                    "n-masked": str(int(products.result.n_masked)),
+                    "shown": "no" if not self.show.enabled else self._ds9_problem,
+                }
         except Ds9ClawError as exc:
             image.status, image.message = "failed", str(exc)
             raise
-        if found is None:
-            if self.watch_seconds > 0:
-                image.status = "waiting"
-                with self._lock:
-                    self._waiting.append(image)
-            else:
-                image.status = "expired"
-            image.message = "no region file yet"
-            _log.info(
-                "%s: no region file (template %r) yet", image.path, self.settings.region_template
-            )
-            return {"status": image.status}
-        products, region = found
-        result = {
-            "status": "done",
-            "seed-url": path_to_file_url(products.seed_path),
-            "mask-url": path_to_file_url(products.mask_path),
-            "n-masked": str(int(products.result.n_masked)),
-        }
         image.status = "done"
-        image.message = f"{products.result.n_masked} pixels masked"
-        _log.info(
-            "%s: %s pixels masked; seed %s",
-            image.path,
-            products.result.n_masked,
-            products.seed_path,
-        )
-        if self.show.enabled:
-            result["shown"] = self._show_products(image.path, region, products)
-        return result
+        image.message = f"{result['n-masked']} pixels masked; shown: {result['shown']}"
+        _log.info("%s: %s", image.path, image.message)
+        return {"status": "done", **result}
 
     def _check_waiting(self) -> None:
         with self._lock:
@@ -576,13 +580,11 @@ class Ds9ClawListener:
                 image.status, image.message = "expired", "no region file appeared"
                 continue
             assert image.path is not None
-            from ..api import resolve_region_template
-
             try:
-                region = resolve_region_template(self.settings.region_template, image.path)
+                region = region_for(image.path, self.settings)
             except Ds9ClawError:
                 continue
-            if not region.is_file():
+            if region is None:
                 keep.append(image)
                 continue
             executor = self._executor
@@ -603,8 +605,8 @@ class Ds9ClawListener:
             self._waiting = keep + self._waiting
 
     # --- DS9 --------------------------------------------------------------------------
-    def _show_products(self, image: Path, region: Path, products: Any) -> str:
-        """Show image (with its regions), seed and mask in DS9; return what happened."""
+    def _detect_in_ds9(self, image: Path, region: Path) -> dict[str, str] | None:
+        """Run the DS9 menu's detection on ``image`` in DS9; None when DS9 is unreachable."""
         from ..ds9.connect import open_transport
 
         with self._ds9_lock:
@@ -617,24 +619,25 @@ class Ds9ClawListener:
                             hub=self.hub.lockfile if self.hub is not None else None,
                             timeout=self.show.timeout,
                         )
-                    frames = _show(self._ds9, image, region, products)
-                    self.shown.append({"image": str(image), "frames": " ".join(map(str, frames))})
-                    return f"DS9 {self._ds9.target} frames {' '.join(map(str, frames))}"
+                    report = detect_in_ds9(self._ds9, image, region, params=self.settings.params)
                 except TransportError as exc:
                     if self._ds9 is not None:
                         with contextlib.suppress(Exception):
                             self._ds9.close()
                         self._ds9 = None
                     if attempt == 2:
-                        _log.warning("products of %s not shown in DS9: %s", image, exc)
-                        return f"not shown: {exc}"
-        return "not shown"
-
-
-def _show(transport: Any, image: Path, region: Path, products: Any) -> list[int]:
-    """Show the three frames through ``ds9claw.ds9.actions``; return their numbers."""
-    from ..ds9 import actions
-
-    return list(
-        actions.show_products(transport, image, region, products.seed_path, products.mask_path)
-    )
+                        self._ds9_problem = f"no: {exc}"
+                        _log.warning("%s not shown in DS9: %s", image, exc)
+                        return None
+                    continue
+                frames = f"{report.image.frame} {report.seed_frame} {report.mask_frame}"
+                self.shown.append({"image": str(image), "frames": frames})
+                result = {
+                    "n-masked": str(int(report.n_masked)),
+                    "shown": f"DS9 {self._ds9.target} frames {frames}",
+                }
+                if report.seed_path is not None and report.mask_path is not None:
+                    result["seed-url"] = path_to_file_url(report.seed_path)
+                    result["mask-url"] = path_to_file_url(report.mask_path)
+                return result
+        return None

@@ -71,10 +71,16 @@ def make_rate(
     return path
 
 
-def write_mask(path: str | Path, mask: np.ndarray, *, dtype=np.uint8) -> Path:
-    """Write a 0/1 mask (or a float seed image when ``dtype`` is float) as a primary HDU."""
+def write_mask(path: str | Path, mask: np.ndarray, *, dtype=np.uint8, **cards) -> Path:
+    """Write a 0/1 mask (or a float seed image when ``dtype`` is float) as a primary HDU.
+
+    Keyword arguments become header cards (``DETECTOR="NRCA1"``, ``FILENAME=...``).
+    """
     path = Path(path)
-    fits.PrimaryHDU(np.asarray(mask).astype(dtype)).writeto(path, overwrite=True)
+    header = fits.Header()
+    for key, value in cards.items():
+        header[key] = value
+    fits.PrimaryHDU(np.asarray(mask).astype(dtype), header=header).writeto(path, overwrite=True)
     return path
 
 

@@ -360,3 +360,15 @@ def test_broadcast_image_is_remembered_and_processed_when_its_region_appears(
             10, "the http url to be refused",
         )  # fmt: skip
         assert running.thread.is_alive()
+
+
+def test_malformed_message_structure_gets_an_error_reply(listener, session):
+    """samp.params that is not a map, or missing: an error reply, not a silent drop."""
+    for message in (
+        {"samp.mtype": "ds9claw.detect", "samp.params": "junk"},
+        {"samp.mtype": "ds9claw.commit"},
+    ):
+        reply = session._proxy.call_and_wait(session.private_key, listener.public_id, message, "10")
+        assert reply["samp.status"] == "samp.error", reply
+        assert reply["samp.error"]["samp.errortxt"]
+    assert listener.thread.is_alive()

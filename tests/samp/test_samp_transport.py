@@ -177,3 +177,19 @@ def test_hub_gone_is_a_clear_error(own_hub):
     finally:
         ds9.stop()
     assert not own_hub.lockfile.exists()
+
+
+def test_status_command_lists_ds9_by_title(hub, ds9):
+    import sys
+
+    from .conftest import clean_env
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ds9claw", "samp", "status", "--hub", str(hub.lockfile)],
+        env=clean_env(), capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert str(hub.lockfile) in out
+    line = next(line for line in out.splitlines() if "SAOImageDS9" in line)
+    assert f"'{ds9.title}'" in line and "DS9 8.4.1" in line
