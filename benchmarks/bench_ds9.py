@@ -39,15 +39,21 @@ def main() -> int:
         print(f"example {args.size}x{args.size} made in {time.perf_counter() - t:.1f} s")
         config, home = tmp / "config", tmp / "home"
         home.mkdir()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("XPA_") and k not in ("DISPLAY", "SAMP_HUB")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("XPA_") and k not in ("DISPLAY", "SAMP_HUB")
+        }
         env.update(HOME=str(home), DS9CLAW_CONFIG_DIR=str(config))
         settings = Ds9Settings()
         ans = tmp / "ds9claw.ans"
-        ans.write_text(render_analysis_file(
-            shipped_analysis_file().read_text(), command="{" + sys.executable + "} -m ds9claw",
-            settings=settings,
-        ))
+        ans.write_text(
+            render_analysis_file(
+                shipped_analysis_file().read_text(),
+                command="{" + sys.executable + "} -m ds9claw",
+                settings=settings,
+            )
+        )
         with start_ds9(xvfb=True, env=env, timeout=60, cwd=tmp) as ds9:
             x = XpaTransport(ds9.xpa_target, timeout=30)
             x.set(f"analysis load {{{ans}}}")
@@ -59,10 +65,12 @@ def main() -> int:
                 t0 = time.perf_counter()
                 x.set(f"analysis task {index}")
                 while _tcl_value(x, f"info exists ianalysis(menu,{index},pid)", tmp) == "1":
-                    time.sleep(0.025)
+                    time.sleep(0.02)
                 elapsed = time.perf_counter() - t0
                 frames = x.get("frame all").split()
-                assert len(frames) == 3, frames
+                if len(frames) != 3:
+                    text = _tcl_value(x, f".atmenu{index}txt.text get 1.0 end", tmp)
+                    raise SystemExit(f"the task did not show 3 frames ({frames}): {text}")
                 return elapsed
 
             def clear() -> None:

@@ -20,7 +20,15 @@ from .errors import Ds9ClawError
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Subcommand modules under ``ds9claw.commands``, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("detect", "example", "commit", "samp", "ds9", "analysis")
+COMMAND_MODULES: tuple[str, ...] = (
+    "detect",
+    "example",
+    "commit",
+    "samp",
+    "ds9",
+    "analysis",
+    "demo",
+)
 
 _log = logging.getLogger("ds9claw")
 

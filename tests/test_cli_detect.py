@@ -138,7 +138,7 @@ def _fits_file(path: Path, data, **kwargs) -> Path:
     return path
 
 
-def _bad_cases(example: "object", tmp: Path) -> dict[str, tuple[list[str], str]]:
+def _bad_cases(example: object, tmp: Path) -> dict[str, tuple[list[str], str]]:
     region = str(example.region)
     cube = _fits_file(tmp / "cube.fits", np.zeros((3, 32, 32), np.float32))
     nan = _fits_file(tmp / "nan.fits", np.full((64, 64), np.nan, np.float32))

@@ -1,0 +1,1 @@
+"""One module per ``ds9claw`` subcommand: ``register(subparsers)`` and ``run(args)``."""

@@ -33,8 +33,16 @@ _log = logging.getLogger(__name__)
 
 #: The PATH of a DS9 started from a desktop menu or dock (no shell start-up files).
 DESKTOP_PATH = os.pathsep.join(
-    ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin",
-     "/opt/local/bin", "/opt/homebrew/bin"]
+    [
+        "/usr/local/bin",
+        "/usr/bin",
+        "/bin",
+        "/usr/local/sbin",
+        "/usr/sbin",
+        "/sbin",
+        "/opt/local/bin",
+        "/opt/homebrew/bin",
+    ]
 )
 MENU_MARKER = "Detect claws"
 _PARAM_LINE = re.compile(r"^(cl_[a-z]+)(\s+\S+\s+\{[^}]*\}\s+)(\{[^}]*\}|\S+)(.*)$")
@@ -105,7 +113,7 @@ def desktop_command(*, force_absolute: bool = False) -> str:
 
 def _tcl_word(value: str) -> str:
     text = str(value)
-    if text and all(c not in text for c in " \t{}\\\"[]$;#"):
+    if text and all(c not in text for c in ' \t{}\\"[]$;#'):
         return text
     return "{" + text.replace("{", "").replace("}", "") + "}"
 
@@ -141,7 +149,9 @@ def render_analysis_file(template: str, *, command: str, settings) -> str:
         match = _PARAM_LINE.match(line)
         if match and match.group(1) in defaults:
             line = (
-                match.group(1) + match.group(2) + _tcl_word(defaults[match.group(1)])
+                match.group(1)
+                + match.group(2)
+                + _tcl_word(defaults[match.group(1)])
                 + match.group(4)
             )
         elif " ds9claw ds9 " in f" {line} " and not line.lstrip().startswith("#"):
@@ -164,7 +174,7 @@ def _write_atomically(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -219,21 +229,34 @@ def register(subparsers, parents=()) -> None:
     actions = parser.add_subparsers(dest="analysis_action", metavar="ACTION")
     actions.required = True
     p = actions.add_parser(
-        "install", parents=list(parents),
+        "install",
+        parents=list(parents),
         help="write a user copy, load it into running DS9s, say how to load it at start",
     )
-    p.add_argument("--dest", default=None, metavar="FILE",
-                   help="where to write the user copy (default <config dir>/ds9claw.ans)")
-    p.add_argument("--target", default=None,
-                   help="load only into this DS9 (title or XPA address); default: all found")
+    p.add_argument(
+        "--dest",
+        default=None,
+        metavar="FILE",
+        help="where to write the user copy (default <config dir>/ds9claw.ans)",
+    )
+    p.add_argument(
+        "--target",
+        default=None,
+        help="load only into this DS9 (title or XPA address); default: all found",
+    )
     p.add_argument("--no-load", action="store_true", help="do not load it into running DS9s")
-    p.add_argument("--reload", action="store_true",
-                   help="clear DS9's analysis menu first when a Claws menu is already loaded")
-    p.add_argument("--absolute", action="store_true",
-                   help="always call this Python by absolute path")
+    p.add_argument(
+        "--reload",
+        action="store_true",
+        help="clear DS9's analysis menu first when a Claws menu is already loaded",
+    )
+    p.add_argument(
+        "--absolute", action="store_true", help="always call this Python by absolute path"
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per DS9 request")
-    p = actions.add_parser("path", parents=list(parents),
-                           help="print where the shipped analysis file is")
+    p = actions.add_parser(
+        "path", parents=list(parents), help="print where the shipped analysis file is"
+    )
     parser.set_defaults(func=run)
     for name in ("install", "path"):
         actions.choices[name].set_defaults(func=run)
@@ -277,14 +300,17 @@ def run(args: argparse.Namespace) -> int:
     dest = Path(args.dest).expanduser().resolve() if args.dest else config_dir() / "ds9claw.ans"
     settings.analysis_file = str(dest)
     settings.extra["command"] = command
-    text = render_analysis_file(shipped.read_text(encoding="utf-8"), command=command,
-                                settings=settings)
+    text = render_analysis_file(
+        shipped.read_text(encoding="utf-8"), command=command, settings=settings
+    )
     _write_atomically(dest, text)
     save_settings(settings)
     print(f"wrote {dest}")
     if command != "ds9claw":
-        print(f"  its commands run {command.strip('{}').replace('} ', ' ')} (ds9claw is not on "
-              "the PATH a desktop-launched DS9 sees)")
+        print(
+            f"  its commands run {command.strip('{}').replace('} ', ' ')} (ds9claw is not on "
+            "the PATH a desktop-launched DS9 sees)"
+        )
 
     if not args.no_load:
         from ..ds9.xpa import XpaTransport, connect, find_targets
@@ -294,15 +320,22 @@ def run(args: argparse.Namespace) -> int:
         else:
             targets = [t.address for t in find_targets(timeout=args.timeout)]
         if not targets:
-            print("no running DS9 found over XPA: start DS9, then Analysis > Load Analysis "
-                  f"Commands... > {dest}")
+            print(
+                "no running DS9 found over XPA: start DS9, then Analysis > Load Analysis "
+                f"Commands... > {dest}"
+            )
         for target in targets:
-            transport = connect(target, timeout=args.timeout) if args.target else XpaTransport(
-                target, timeout=args.timeout)
+            transport = (
+                connect(target, timeout=args.timeout)
+                if args.target
+                else XpaTransport(target, timeout=args.timeout)
+            )
             if _loaded(transport):
                 if not args.reload:
-                    print(f"DS9 {target}: a Claws menu is already loaded (use --reload to "
-                          "replace DS9's analysis commands with this file)")
+                    print(
+                        f"DS9 {target}: a Claws menu is already loaded (use --reload to "
+                        "replace DS9's analysis commands with this file)"
+                    )
                     continue
                 transport.set("analysis clear")
             transport.set("analysis load {" + str(dest) + "}")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Ds9ClawError
+from ._types import number, whole_number
 
 __all__ = ["register", "run_commit", "run_revert"]
 
@@ -29,26 +30,6 @@ Examples:
 Template fields: {dataset} (name without _rate/_cal and .fits), {stem} (name without
 .fits), {name}, {dir} (the rate file's directory).
 """
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("--jobs must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError("--lock-timeout must be 0 or more seconds")
-    return value
 
 
 def register(subparsers, parents=()) -> None:
@@ -137,11 +118,15 @@ def register(subparsers, parents=()) -> None:
         help="also commit into non-NIRCam files and models other than ImageModel",
     )
     parser.add_argument(
-        "--jobs", "-j", type=_jobs, default=1, help="files committed in parallel (default 1)"
+        "--jobs",
+        "-j",
+        type=whole_number(1),
+        default=1,
+        help="files committed in parallel (default 1)",
     )
     parser.add_argument(
         "--lock-timeout",
-        type=_seconds,
+        type=number(0, what="a number of seconds"),
         default=DEFAULT_LOCK_TIMEOUT,
         metavar="SECONDS",
         help="wait this long for another commit of the same file "
@@ -179,7 +164,7 @@ def register(subparsers, parents=()) -> None:
     )
     rparser.add_argument(
         "--lock-timeout",
-        type=_seconds,
+        type=number(0, what="a number of seconds"),
         default=DEFAULT_LOCK_TIMEOUT,
         metavar="SECONDS",
         help=f"wait this long for a commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from pathlib import Path
 
 from ..errors import Ds9ClawError, ParameterError
+from ._types import number, whole_number
 
 __all__ = ["add_detection_arguments", "parameters_from_args", "register", "run"]
 
 _log = logging.getLogger(__name__)
+
+_FLOAT = number()
 
 _EPILOG = """\
 --minpixarea and --min-area:
@@ -34,16 +36,6 @@ A whole visit: ds9claw detect *_cal.fits --include-region '{stem}_claws.pix.reg'
 """
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the detection parameters (the old script's names) to a parser.
 
@@ -55,19 +47,19 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("detection parameters")
     group.add_argument(
         "--sigma",
-        type=_positive_float,
+        type=_FLOAT,
         default=3.0,
         help="detection threshold in noise units (default 3)",
     )
     group.add_argument(
         "--lsigma",
-        type=_positive_float,
+        type=_FLOAT,
         default=None,
         help="lower clipping threshold (default: --sigma)",
     )
     group.add_argument(
         "--usigma",
-        type=_positive_float,
+        type=_FLOAT,
         default=None,
         help="upper threshold = detection threshold (default: --sigma)",
     )
@@ -79,7 +71,7 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--box-frac",
-        type=_positive_float,
+        type=_FLOAT,
         default=None,
         help="background box as a fraction of the image side",
     )
@@ -103,7 +95,7 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--smooth-in-advance",
-        type=_positive_float,
+        type=_FLOAT,
         default=0.0,
         help="Gaussian stddev (pixels) smoothing the image before detection",
     )
@@ -111,13 +103,13 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
         "--smooth",
         "--smooth-after",
         dest="smooth",
-        type=_positive_float,
+        type=_FLOAT,
         default=0.0,
         help="Gaussian stddev (pixels) smoothing the mask into the seed image (default 0 = off)",
     )
     group.add_argument(
         "--smooth-cutoff",
-        type=_positive_float,
+        type=_FLOAT,
         default=1e-3,
         help="seed values below this become 0 (default 1e-3)",
     )
@@ -226,7 +218,11 @@ def register(subparsers, parents=()) -> None:
         help="also write valid-pixel, background and rms images",
     )
     parser.add_argument(
-        "--jobs", "-j", type=int, default=1, help="files processed in parallel (default 1)"
+        "--jobs",
+        "-j",
+        type=whole_number(1),
+        default=1,
+        help="files processed in parallel (default 1)",
     )
     add_detection_arguments(parser)
     parser.set_defaults(func=run)

@@ -80,17 +80,37 @@ def _add_parameters(parser: argparse.ArgumentParser) -> None:
         "detection parameters (default: the values last remembered, see 'params')"
     )
     group.add_argument("--sigma", type=_float, default=None, help="threshold in noise units")
-    group.add_argument("--smooth", type=_float, default=None,
-                       help="Gaussian smoothing of the seed (stddev, pixels; 0: none)")
-    group.add_argument("--minpixarea", type=_int, default=None,
-                       help="keep a pixel when at least N of its 8 neighbours are detected")
-    group.add_argument("--median-filter", type=_int, default=None,
-                       help="median filter size in pixels (1: none)")
-    group.add_argument("--ignore-background", type=_bool, nargs="?", const=True, default=None,
-                       metavar="yes|no",
-                       help="take the background as zero (sky-subtracted images)")
-    group.add_argument("--output-suffix", "--suffix", dest="suffix", default=None,
-                       help="product suffix (default _claws_seed_image)")
+    group.add_argument(
+        "--smooth",
+        type=_float,
+        default=None,
+        help="Gaussian smoothing of the seed (stddev, pixels; 0: none)",
+    )
+    group.add_argument(
+        "--minpixarea",
+        type=_int,
+        default=None,
+        help="keep a pixel when at least N of its 8 neighbours are detected",
+    )
+    group.add_argument(
+        "--median-filter", type=_int, default=None, help="median filter size in pixels (1: none)"
+    )
+    group.add_argument(
+        "--ignore-background",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="yes|no",
+        help="take the background as zero (sky-subtracted images)",
+    )
+    group.add_argument(
+        "--output-suffix",
+        "--suffix",
+        dest="suffix",
+        default=None,
+        help="product suffix (default _claws_seed_image)",
+    )
 
 
 def register(subparsers, parents=()) -> None:
@@ -114,51 +134,83 @@ def register(subparsers, parents=()) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    p = actions.add_parser("detect", parents=list(parents),
-                           help="detect claws in the current frame and show seed and mask")
+    p = actions.add_parser(
+        "detect",
+        parents=list(parents),
+        help="detect claws in the current frame and show seed and mask",
+    )
     _add_connection(p)
     _add_parameters(p)
-    p.add_argument("--remember", action="store_true",
-                   help="remember the parameters given as the new defaults")
-    p.add_argument("--no-write", action="store_true",
-                   help="only show seed and mask in DS9, write no files")
-    p.add_argument("--regions-file", default=None, metavar="FILE",
-                   help="use the regions of this DS9 region file instead of the frame's")
+    p.add_argument(
+        "--remember", action="store_true", help="remember the parameters given as the new defaults"
+    )
+    p.add_argument(
+        "--no-write", action="store_true", help="only show seed and mask in DS9, write no files"
+    )
+    p.add_argument(
+        "--regions-file",
+        default=None,
+        metavar="FILE",
+        help="use the regions of this DS9 region file instead of the frame's",
+    )
 
-    p = actions.add_parser("params", parents=list(parents),
-                           help="remember detection parameters, then detect with them")
+    p = actions.add_parser(
+        "params", parents=list(parents), help="remember detection parameters, then detect with them"
+    )
     _add_connection(p)
     _add_parameters(p)
     p.add_argument("--no-detect", action="store_true", help="only remember, do not detect")
     p.add_argument("--show", action="store_true", help="print the remembered parameters")
 
-    p = actions.add_parser("commit", parents=list(parents),
-                           help="commit the mask shown into <dataset>_rate.fits DQ")
+    p = actions.add_parser(
+        "commit", parents=list(parents), help="commit the mask shown into <dataset>_rate.fits DQ"
+    )
     _add_connection(p)
-    p.add_argument("--rate-dir", default=None, metavar="DIR",
-                   help="directory of the rate files (default: remembered, else beside "
-                        "the cal file); an empty value forgets the remembered one")
+    p.add_argument(
+        "--rate-dir",
+        default=None,
+        metavar="DIR",
+        help="directory of the rate files (default: remembered, else beside "
+        "the cal file); an empty value forgets the remembered one",
+    )
     p.add_argument("--remember", action="store_true", help="remember --rate-dir")
-    p.add_argument("--flags", default=None,
-                   help="DQ flags to OR in (default DO_NOT_USE+UNRELIABLE_DARK+"
-                        "UNRELIABLE_FLAT+OTHER_BAD_PIXEL)")
+    p.add_argument(
+        "--flags",
+        default=None,
+        help="DQ flags to OR in (default DO_NOT_USE+UNRELIABLE_DARK+"
+        "UNRELIABLE_FLAT+OTHER_BAD_PIXEL)",
+    )
     p.add_argument("--dry-run", action="store_true", help="count only, write nothing")
 
-    p = actions.add_parser("to-regions", parents=list(parents),
-                           help="trace the mask into polygon regions on the image frame")
+    p = actions.add_parser(
+        "to-regions",
+        parents=list(parents),
+        help="trace the mask into polygon regions on the image frame",
+    )
     _add_connection(p)
-    p.add_argument("--replace", action="store_true",
-                   help="remove the frame's other regions first (saved to a .reg file)")
-    p.add_argument("--tolerance", type=_float, default=0.75,
-                   help="outline simplification in pixels (default 0.75)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="remove the frame's other regions first (saved to a .reg file)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=_float,
+        default=0.75,
+        help="outline simplification in pixels (default 0.75)",
+    )
 
-    p = actions.add_parser("snapshot", parents=list(parents),
-                           help="save the three-panel view as PNG and EPS")
+    p = actions.add_parser(
+        "snapshot", parents=list(parents), help="save the three-panel view as PNG and EPS"
+    )
     _add_connection(p)
-    p.add_argument("--output", default=None, metavar="BASE",
-                   help="file name without extension (default <dir>/<stem>_claws)")
-    p.add_argument("--format", default="png,eps",
-                   help="comma-separated formats (default png,eps)")
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="BASE",
+        help="file name without extension (default <dir>/<stem>_claws)",
+    )
+    p.add_argument("--format", default="png,eps", help="comma-separated formats (default png,eps)")
     p.add_argument("--width", type=_int, default=1200, help="canvas width (default 1200)")
     p.add_argument("--height", type=_int, default=350, help="canvas height (default 350)")
 
@@ -238,10 +290,11 @@ def run(args: argparse.Namespace) -> int:
         settings.rate_dir = args.rate_dir or None
         save_settings(settings)
 
+    if action in ("detect", "params"):
+        params = _parameters(args, settings)  # bad values fail before DS9 is asked anything
     transport = connect(args.target, timeout=args.timeout)
     try:
         if action in ("detect", "params"):
-            params = _parameters(args, settings)
             if action == "detect" and args.remember:
                 _remember_parameters(args, settings, params)
             regions_text = None
@@ -265,9 +318,11 @@ def run(args: argparse.Namespace) -> int:
             )
             print(outcome.summary())
         elif action == "to-regions":
-            print(actions.mask_to_regions(
-                transport, replace=args.replace, tolerance=args.tolerance
-            ).summary())
+            print(
+                actions.mask_to_regions(
+                    transport, replace=args.replace, tolerance=args.tolerance
+                ).summary()
+            )
         elif action == "snapshot":
             formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
             bad = [f for f in formats if f not in ("png", "eps", "jpeg", "gif", "tiff")]
@@ -276,10 +331,15 @@ def run(args: argparse.Namespace) -> int:
                     f"unknown snapshot format(s) {', '.join(bad) or '(none)'}: use png, eps, "
                     "jpeg, gif or tiff"
                 )
-            print(actions.snapshot(
-                transport, output=args.output, formats=formats, width=args.width,
-                height=args.height,
-            ).summary())
+            print(
+                actions.snapshot(
+                    transport,
+                    output=args.output,
+                    formats=formats,
+                    width=args.width,
+                    height=args.height,
+                ).summary()
+            )
         elif action == "clear":
             print(actions.clear_frames(transport).summary())
     finally:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from ._types import number, whole_number
 
 __all__ = ["register", "run"]
 
@@ -23,45 +24,6 @@ Try the whole chain on it:
 """
 
 
-def _size(text: str) -> int:
-    from ..example import MAX_SIZE, MIN_SIZE
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not MIN_SIZE <= value <= MAX_SIZE:
-        raise argparse.ArgumentTypeError(f"{value} is outside {MIN_SIZE}..{MAX_SIZE}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 0")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> None:
     """Add the ``example`` subcommand.
 
@@ -72,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     parents : sequence of argparse.ArgumentParser
         Parsers whose options (``-v``, ``-q``, ``--debug``) every subcommand shares.
     """
-    from ..example import DEFAULT_CLAW_SNR, DEFAULT_DATASET
+    from ..example import DEFAULT_CLAW_SNR, DEFAULT_DATASET, MAX_SIZE, MIN_SIZE
 
     parser = subparsers.add_parser(
         "example",
@@ -95,14 +57,14 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     )
     parser.add_argument(
         "--size",
-        type=_size,
+        type=whole_number(MIN_SIZE, MAX_SIZE),
         default=2048,
         metavar="N",
         help="pixels on a side, 256..2048 (default 2048, a full detector)",
     )
     parser.add_argument(
         "--sky",
-        type=_non_negative_float,
+        type=number(0),
         default=0.0,
         metavar="MJYSR",
         help="sky level in MJy/sr with a ~10%% gradient; 0 (default) gives "
@@ -110,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=whole_number(0),
         default=0,
         metavar="N",
         help="random seed (default 0); the same options give the same pixels",
@@ -123,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     )
     parser.add_argument(
         "--claw-snr",
-        type=_positive_float,
+        type=number(0, above=True),
         default=DEFAULT_CLAW_SNR,
         metavar="SNR",
         help=f"signal-to-noise per pixel of the claw's "

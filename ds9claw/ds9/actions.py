@@ -149,7 +149,9 @@ def _header_cards(transport: Transport) -> dict[str, str]:
         return {}
     text = raw.decode("ascii", errors="replace")
     cards: dict[str, str] = {}
-    lines = text.splitlines() if "\n" in text else [text[i : i + 80] for i in range(0, len(text), 80)]
+    lines = (
+        text.splitlines() if "\n" in text else [text[i : i + 80] for i in range(0, len(text), 80)]
+    )
     for line in lines:
         key = line[:8].strip()
         if key in (ROLE_KEY, SOURCE_KEY, SOURCE_NAME_KEY) and line[8:10] == "= ":
@@ -189,8 +191,9 @@ def _describe_frame(transport: Transport, frame: int) -> FrameRef:
                 candidate = cwd / candidate
         if candidate.is_file():
             path = candidate.resolve()
-    return FrameRef(frame=frame, spec=spec, path=path, ext=ext,
-                    source_id=_source_id(frame, spec, path))
+    return FrameRef(
+        frame=frame, spec=spec, path=path, ext=ext, source_id=_source_id(frame, spec, path)
+    )
 
 
 def image_frame(transport: Transport) -> FrameRef:
@@ -211,8 +214,13 @@ def image_frame(transport: Transport) -> FrameRef:
     Raises
     ------
     InputError
-        DS9 has no frame, or the current frame is empty.
+        DS9 has no frame, the current frame is empty, or it holds a cube.
     """
+    return _image_frame(transport)[0]
+
+
+def _image_frame(transport: Transport) -> tuple[FrameRef, list[int]]:
+    """`image_frame`, also returning DS9's frame order."""
     frames = _frames(transport)
     if not frames:
         raise InputError("DS9 has no frame: load an exposure (File > Open, X_cal.fits) first")
@@ -223,7 +231,10 @@ def image_frame(transport: Transport) -> FrameRef:
             if frame == current:
                 continue
             _goto(transport, frame)
-            if _role(transport)[0] is None and _describe_frame(transport, frame).source_id == source:
+            if (
+                _role(transport)[0] is None
+                and _describe_frame(transport, frame).source_id == source
+            ):
                 current = frame
                 break
         else:
@@ -232,7 +243,7 @@ def image_frame(transport: Transport) -> FrameRef:
                 f"frame {current} is a ds9claw {role} frame whose image frame is gone: "
                 "select the frame with the exposure"
             )
-    size = _text(transport, "fits size").split()
+    size = _text(transport, "fits size").split()  # "0 0" when empty; "w h d" for a cube
     if not size or all(s == "0" for s in size):
         raise InputError(
             f"frame {current} is empty: load an exposure (File > Open, e.g. X_cal.fits) "
@@ -249,18 +260,16 @@ def image_frame(transport: Transport) -> FrameRef:
             f"frame {current} holds a 3-D cube (depth {depth}): ds9claw works on a 2-D "
             "image; open the 2-D SCI extension of a cal file (X_cal.fits[SCI])"
         )
-    return _describe_frame(transport, current)
+    return _describe_frame(transport, current), frames
 
 
-def _product_frames(
-    transport: Transport, ref: FrameRef, frames: Sequence[int]
-) -> dict[str, int]:
+def _product_frames(transport: Transport, ref: FrameRef, frames: Sequence[int]) -> dict[str, int]:
     """Frames holding this image's seed and mask (``{"seed": 2, "mask": 3}``, maybe partial)."""
     found: dict[str, int] = {}
     order = list(frames)
     start = order.index(ref.frame) if ref.frame in order else 0
     # look right after the image frame first: that is where an earlier run put them
-    for frame in order[start + 1 :] + order[: start]:
+    for frame in order[start + 1 :] + order[:start]:
         if frame == ref.frame:
             continue
         _goto(transport, frame)
@@ -413,6 +422,7 @@ def show_products(
     mask_bytes: bytes,
     *,
     names: tuple[str, str],
+    frames: Sequence[int] | None = None,
 ) -> tuple[int, int, bool, list[str]]:
     """Show seed and mask in the two frames after the image frame; return to the image frame.
 
@@ -426,6 +436,8 @@ def show_products(
         FITS files to show (with ``CLAWROLE``/``CLAWSRCH`` keywords).
     names : tuple of str
         File names DS9 shows for the two frames.
+    frames : sequence of int, optional
+        DS9's frame order if already known.
 
     Returns
     -------
@@ -434,41 +446,71 @@ def show_products(
     notes : list of str
     """
     notes: list[str] = []
-    frames = _frames(transport)
-    found = _product_frames(transport, ref, frames)
+    order = list(frames) if frames is not None else _frames(transport)
+    found = _product_frames(transport, ref, order)
     reused = len(found) == 2
-    if not reused:
+    tiled = _text(transport, "tile") == "yes"
+    if not reused and tiled:
         # DS9 fails to lay out a new frame in a manual grid that is full (xx(3) error)
         transport.set("tile grid mode automatic")
     for role in ("seed", "mask"):
         if role not in found:
             transport.set("frame new")
             found[role] = _current(transport)
-    _move(transport, found["seed"], ref.frame)
-    _move(transport, found["mask"], found["seed"])
+            order.append(found[role])
+    for frame, after in ((found["seed"], ref.frame), (found["mask"], found["seed"])):
+        if order.index(frame) != order.index(after) + 1:
+            _move(transport, frame, after)
+            order = _frames(transport)
 
-    transport.set("tile mode grid")
-    n_frames = len(_frames(transport))
-    if n_frames == 3:
-        transport.set("tile grid mode manual")
-        transport.set("tile grid layout 3 1")
-    else:
-        transport.set("tile grid mode automatic")
+    # each tile command re-lays out and redraws every frame (30-40 ms for three
+    # 2048 x 2048 frames): send them only when the layout is not already ours
+    grid = "manual" if len(order) == 3 else "automatic"
+    relaid = not reused
+    if not (
+        reused
+        and tiled
+        and _text(transport, "tile mode") == "grid"
+        and _text(transport, "tile grid mode") == grid
+        # DS9 answers only the row count of 'tile grid layout'
+        and (grid == "automatic" or _text(transport, "tile grid layout") == "1")
+    ):
+        relaid = True
+        transport.set("tile mode grid")
+        transport.set(f"tile grid mode {grid}")
+        if grid == "manual":
+            transport.set("tile grid layout 3 1")
+        transport.set("tile yes")
+    if grid == "automatic":
         notes.append(
-            f"DS9 has {n_frames} frames: tiled automatically (the 3 x 1 layout needs exactly 3)"
+            f"DS9 has {len(order)} frames: tiled automatically (the 3 x 1 layout needs exactly 3)"
         )
-    transport.set("tile yes")
 
     for role, payload, name in (("seed", seed_bytes, names[0]), ("mask", mask_bytes, names[1])):
         _goto(transport, found[role])
+        # scale an empty new frame first, so DS9 draws the data once; a reused frame
+        # keeps the scale it was given (each change redraws 2048 x 2048 pixels)
+        if not reused or _text(transport, "scale mode") != "minmax":
+            transport.set("scale linear")
+            transport.set("scale mode minmax")
         transport.set(f"fits {_brace(name)}", payload)
-        transport.set("scale linear")
-        transport.set("scale mode minmax")
     _goto(transport, ref.frame)
-    transport.set("scale mode zscale")
-    transport.set("lock frame image")
+    if _text(transport, "scale mode") != "zscale":
+        transport.set("scale mode zscale")
+    if _text(transport, "lock frame") != "image":
+        transport.set("lock frame image")
+    if relaid:
+        # let DS9 lay the frames out before it computes the zoom that fits them
+        transport.set("tcl {update idletasks}")
     transport.set("zoom to fit")
     return found["seed"], found["mask"], reused, notes
+
+
+def _fetch_inputs(transport: Transport, want_regions: bool) -> tuple[str | None, bytes]:
+    regions = None
+    if want_regions:
+        regions = transport.get("regions -format ds9 -system image").decode(errors="replace")
+    return regions, transport.get("fits")
 
 
 def detect(
@@ -481,6 +523,9 @@ def detect(
 ) -> DetectReport:
     """Detect claws in DS9's image frame inside its regions, and show seed and mask.
 
+    The image and regions are read from DS9 while the numerical modules load, and the
+    products are written to disk while DS9 loads the seed and mask frames.
+
     Parameters
     ----------
     transport : Transport
@@ -492,8 +537,8 @@ def detect(
     write : bool
         Write the products beside the image file when the frame came from one.
     regions_text : str, optional
-        DS9 region text to use instead of the frame's regions (for example from the
-        analysis macro ``$regions(ds9,image)`` or a file).
+        DS9 region text to use instead of the frame's regions (for example from a
+        region file).
 
     Returns
     -------
@@ -506,24 +551,34 @@ def detect(
     TransportError
         DS9 stopped answering.
     """
-    from ..api import DEFAULT_SUFFIX, provenance_cards, write_products
-    from ..detect import DetectionParameters
-    from ..fitsio import exposure_from_bytes, product_header, stem_of
-    from ..regions import RegionSource
+    from concurrent.futures import ThreadPoolExecutor
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    params = (params or DetectionParameters()).validate()
-    suffix = suffix or DEFAULT_SUFFIX
-    if "/" in suffix or os.sep in suffix:
-        raise InputError(f"output suffix {suffix!r} must be a name without '/'")
-    ref = image_frame(transport)
-    _goto(transport, ref.frame)
+    ref, frames = _image_frame(transport)
+    timings["ds9 query"] = time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-io") as pool:
+        # DS9 answers (a few tens of ms) while this thread imports numpy/astropy/scipy
+        fetched = pool.submit(_fetch_inputs, transport, regions_text is None)
+        t = time.perf_counter()
+        import numpy as np
+        from astropy.io import fits  # noqa: F401  (imported here to overlap with DS9's reply)
+
+        from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
+        from ..detect import DetectionParameters
+        from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..regions import RegionSource
+
+        params = (params or DetectionParameters()).validate()
+        suffix = suffix or DEFAULT_SUFFIX
+        if not suffix or "/" in suffix or os.sep in suffix:
+            raise InputError(f"output suffix {suffix!r} must be a name without '/'")
+        timings["imports"] = time.perf_counter() - t
+        fetched_regions, image_bytes = fetched.result()
 
     if regions_text is None:
-        regions_text = transport.get("regions -format ds9 -system image").decode(
-            errors="replace"
-        )
+        regions_text = fetched_regions or ""
         region_name = f"DS9 frame {ref.frame} regions"
     else:
         region_name = "regions given"
@@ -539,53 +594,66 @@ def detect(
             f"no region drawn on DS9 {ref.label}: draw a polygon around the claw "
             "(Region > Shape > Polygon), then run Detect claws again"
         )
-    timings["ds9 query"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    exposure = exposure_from_bytes(transport.get("fits"), name=f"DS9 {ref.label}", read_dq=False)
-    timings["get image"] = time.perf_counter() - t
+    exposure = exposure_from_bytes(image_bytes, name=f"DS9 {ref.label}", read_dq=False)
+    del image_bytes
     if ref.path is not None:
         exposure.dq = _read_dq(ref.path, exposure.shape, ref.ext)
         exposure.path = ref.path
+    timings["read image"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    from ..api import detect_exposure
-
     source = RegionSource.from_text(regions_text, name=region_name)
     result = detect_exposure(exposure, include=[source], params=params)
     timings["detect"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    seed_path = mask_path = None
-    if write and ref.path is not None:
-        paths = write_products(
-            exposure, result, source=ref.path, include=[source], suffix=suffix, overwrite=True
-        )
-        seed_path, mask_path = paths["seed"], paths["mask"]
-    timings["write"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    import numpy as np
-
     header = product_header(
         exposure,
-        provenance_cards(params, source=str(ref.path or ref.spec or f"frame {ref.frame}"),
-                         include=[source], result=result),
+        provenance_cards(
+            params,
+            source=str(ref.path or ref.spec or f"frame {ref.frame}"),
+            include=[source],
+            result=result,
+        ),
     )
     seed_fits = _frame_fits(np.asarray(result.seed, dtype=np.float32), header, "seed", ref)
     mask_fits = _frame_fits(np.asarray(result.mask, dtype=np.uint8), header, "mask", ref)
-    if seed_path is not None and mask_path is not None:
-        names = (str(seed_path), str(mask_path))
+    writing = write and ref.path is not None
+    if writing:
+        assert ref.path is not None
+        planned = output_paths(ref.path, suffix)
+        names = (str(planned["seed"]), str(planned["mask"]))
     else:
-        stem = stem_of(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
+        stem = _stem(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
         names = (f"{stem}{suffix}.fits", f"{stem}{suffix}_zeroonemask.fits")
     timings["encode"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    seed_frame, mask_frame, reused, notes = show_products(
-        transport, ref, seed_fits, mask_fits, names=names
-    )
-    timings["display"] = time.perf_counter() - t
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-write") as pool:
+        # the products go to disk while DS9 loads the frames
+        written = (
+            pool.submit(
+                write_products,
+                exposure,
+                result,
+                source=ref.path,
+                include=[source],
+                suffix=suffix,
+                overwrite=True,
+            )
+            if writing
+            else None
+        )
+        seed_frame, mask_frame, reused, notes = show_products(
+            transport, ref, seed_fits, mask_fits, names=names, frames=frames
+        )
+        timings["display"] = time.perf_counter() - t
+        seed_path = mask_path = None
+        if written is not None:
+            paths = written.result()
+            seed_path, mask_path = paths["seed"], paths["mask"]
     timings["total"] = time.perf_counter() - t0
     return DetectReport(
         image=ref,
@@ -602,6 +670,12 @@ def detect(
         timings=timings,
         notes=notes,
     )
+
+
+def _stem(name: str) -> str:
+    from ..fitsio import stem_of
+
+    return stem_of(name)
 
 
 # --------------------------------------------------------------------------- commit
@@ -885,7 +959,7 @@ def _atomic_text(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -911,8 +985,11 @@ class SnapshotReport:
 
     def summary(self) -> str:
         """Lines telling the observer what happened."""
-        return "ds9claw: saved the view of " + self.image.label + "\n" + "\n".join(
-            f"  wrote {p}" for p in self.paths
+        return (
+            "ds9claw: saved the view of "
+            + self.image.label
+            + "\n"
+            + "\n".join(f"  wrote {p}" for p in self.paths)
         )
 
 
@@ -973,6 +1050,9 @@ def snapshot(
     try:
         transport.set(f"width {int(width)}")
         transport.set(f"height {int(height)}")
+        # lay the canvas out at its new size before fitting; bring DS9 to the front so
+        # that the window grab of 'saveimage png' sees no other window over it
+        transport.set("tcl", b"update idletasks\nraise $ds9(top)\nupdate idletasks\n")
         transport.set("zoom to fit")
         for fmt in formats:
             fmt = fmt.lower()
@@ -984,12 +1064,13 @@ def snapshot(
             transport.set(f"saveimage {fmt} {_brace(str(tmp))}")
             if not tmp.is_file() or tmp.stat().st_size == 0:
                 raise TransportError(f"DS9 did not write the {fmt} snapshot {path}")
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
             paths.append(path)
     finally:
         if old_w.isdigit() and old_h.isdigit():
             transport.set(f"width {old_w}")
             transport.set(f"height {old_h}")
+            transport.set("tcl {update idletasks}")
             transport.set("zoom to fit")
     return SnapshotReport(image=ref, paths=paths)
 
@@ -1045,8 +1126,11 @@ def clear_frames(transport: Transport) -> ClearReport:
         if this_role in ("seed", "mask"):
             transport.set(f"frame delete {frame}")
             deleted.append(frame)
-        elif role in ("seed", "mask") and this_role is None and source and (
-            _describe_frame(transport, frame).source_id == source
+        elif (
+            role in ("seed", "mask")
+            and this_role is None
+            and source
+            and (_describe_frame(transport, frame).source_id == source)
         ):
             back = frame
     remaining = _frames(transport)
@@ -1091,8 +1175,10 @@ def analysis_tasks(transport: Transport) -> list[str]:
 def _tcl_value(transport: Transport, expression: str, scratch: Path) -> str:
     """Evaluate a Tcl expression in DS9 and return its value (DS9 writes it to a file)."""
     out = scratch / f".ds9claw-tcl-{os.getpid()}-{time.monotonic_ns()}.out"
-    script = f"set __ds9claw [open {{{out}}} w]; puts -nonewline $__ds9claw [{expression}]; " \
+    script = (
+        f"set __ds9claw [open {{{out}}} w]; puts -nonewline $__ds9claw [{expression}]; "
         "close $__ds9claw"
+    )
     transport.set("tcl", script.encode())
     try:
         return out.read_text()
@@ -1154,4 +1240,6 @@ def run_analysis_task(
     if _tcl_value(transport, f"winfo exists {window}", scratch) != "1":
         return ""
     text = _tcl_value(transport, f"{window} get 1.0 end", scratch)
-    return text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text
+    return (
+        text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text
+    )

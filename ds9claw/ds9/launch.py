@@ -110,7 +110,9 @@ def _kill_pid(pid: int, *, grace: float) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _start_xvfb(env: Mapping[str, str], *, timeout: float, screen: str) -> tuple[subprocess.Popen, str]:
+def _start_xvfb(
+    env: Mapping[str, str], *, timeout: float, screen: str
+) -> tuple[subprocess.Popen, str]:
     """Start ``Xvfb`` on a free display (``-displayfd``) and wait until it is ready."""
     xvfb = shutil.which("Xvfb", path=env.get("PATH"))
     if xvfb is None:

@@ -4,9 +4,8 @@ Kept as a small JSON file, ``settings.json``, in the ds9claw configuration direc
 ``$DS9CLAW_CONFIG_DIR`` if set, else ``$XDG_CONFIG_HOME/ds9claw``, else
 ``~/.config/ds9claw``.  Nothing is read or written at import; the file is written only
 when an action is asked to remember something (atomically: temporary file, fsync,
-rename).  A missing or damaged file gives the defaults (a damaged one is reported and
-left in place, never overwritten silently: it is renamed to ``settings.json.bad``
-first).
+rename).  A missing or damaged file gives the defaults (a damaged one is reported with
+a warning, and replaced only when something new is remembered).
 """
 
 from __future__ import annotations
@@ -151,7 +150,7 @@ def save_settings(settings: Ds9Settings, directory: Path | None = None) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -42,8 +42,9 @@ def _clean_env(home: Path, config: Path) -> dict[str, str]:
 def ds9_session(tmp_path_factory):
     """The session's DS9 (a `Ds9Process`) with the Claws menu loaded."""
     for tool in ("ds9", "Xvfb", "xpaget", "xpaset", "xpaaccess"):
-        assert shutil.which(tool), f"{tool} is needed for the DS9 tests (apt-get install " \
-            "saods9 xpa-tools xvfb)"
+        assert shutil.which(tool), (
+            f"{tool} is needed for the DS9 tests (apt-get install saods9 xpa-tools xvfb)"
+        )
     base = tmp_path_factory.mktemp("ds9session")
     home, config, cwd = base / "home", base / "config", base / "cwd"
     for d in (home, config, cwd):
@@ -59,9 +60,21 @@ def ds9_session(tmp_path_factory):
     )
     try:
         install = subprocess.run(
-            [sys.executable, "-m", "ds9claw", "analysis", "install", "--absolute",
-             "--target", proc.xpa_target],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "ds9claw",
+                "analysis",
+                "install",
+                "--absolute",
+                "--target",
+                proc.xpa_target,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert install.returncode == 0, install.stderr
         proc.install_output = install.stdout
@@ -85,8 +98,9 @@ def ds9(ds9_session, tmp_path):
         import json
 
         data = json.loads(saved)
-        settings.write_text(json.dumps({k: data[k] for k in ("analysis_file", "extra")
-                                        if k in data}))
+        settings.write_text(
+            json.dumps({k: data[k] for k in ("analysis_file", "extra") if k in data})
+        )
     yield driver
     if ds9_session.alive():
         driver.reset()
@@ -101,6 +115,10 @@ def cli_env(ds9_session):
 def run_cli(args, env, timeout=120):
     """Run ``python -m ds9claw ARGS``; return the CompletedProcess (text)."""
     return subprocess.run(
-        [sys.executable, "-m", "ds9claw", *args], env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [sys.executable, "-m", "ds9claw", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

@@ -34,9 +34,7 @@ class Ds9Driver:
     def tcl(self, expression: str) -> str:
         """Evaluate a Tcl expression inside DS9 and return its value (through a file)."""
         out = self.scratch / f"tcl-{uuid.uuid4().hex[:8]}.out"
-        script = (
-            f"set __ch [open {{{out}}} w]; puts -nonewline $__ch [{expression}]; close $__ch"
-        )
+        script = f"set __ch [open {{{out}}} w]; puts -nonewline $__ch [{expression}]; close $__ch"
         self.t.set("tcl", script.encode())
         try:
             return out.read_text()

@@ -80,8 +80,9 @@ def test_commit_on_frame_without_file(ds9, cli_env, example_copy):
     shown = ds9.task("Detect claws")
     assert "nothing written: the frame has no file on disk" in shown, shown
     assert ds9.frames() == [1, 2, 3]
-    _assert_refused(ds9, cli_env, "Commit mask to rate DQ", "commit",
-                    "the commit needs the cal file on disk")
+    _assert_refused(
+        ds9, cli_env, "Commit mask to rate DQ", "commit", "the commit needs the cal file on disk"
+    )
 
 
 def test_commit_without_rate_file(ds9, cli_env, example_copy):

@@ -19,8 +19,14 @@ def _products(example):
 
 def test_menu_is_installed(ds9_session, ds9):
     names = [line.partition(" ")[2] for line in ds9.get("analysis task").splitlines()]
-    for entry in ("Detect claws", "Detect claws with parameters...", "Commit mask to rate DQ",
-                  "Mask to regions", "Save snapshot", "Clear ds9claw frames"):
+    for entry in (
+        "Detect claws",
+        "Detect claws with parameters...",
+        "Commit mask to rate DQ",
+        "Mask to regions",
+        "Save snapshot",
+        "Clear ds9claw frames",
+    ):
         assert entry in names
     assert "loaded" in ds9_session.install_output
 
@@ -74,6 +80,7 @@ def test_second_run_reuses_frames(ds9, example_copy):
     assert "(new frames)" in first
     seed_path, _ = _products(example_copy)
     mtime = seed_path.stat().st_mtime_ns
+    ds9.set("frame 3")  # started from the mask frame: works on its image frame
     second = ds9.task("Detect claws")
     assert "(frames reused)" in second.split("ds9claw: detected")[-1]
     assert ds9.frames() == [1, 2, 3]
@@ -122,8 +129,9 @@ def test_commit_from_menu_sets_dq_bits(ds9, example_copy):
         assert np.all((dq_after[mask] & bits) == bits)
         np.testing.assert_array_equal(dq_after[~mask], dq_before[~mask])
     assert f"flagged {int(mask.sum())} pixels" in text, text
-    backup = example_copy.rate.with_name(example_copy.rate.name.replace(
-        "_rate.fits", "_rate_before_removing_claws.fits"))
+    backup = example_copy.rate.with_name(
+        example_copy.rate.name.replace("_rate.fits", "_rate_before_removing_claws.fits")
+    )
     assert backup.exists() and f"backup: {backup}" in text
     np.testing.assert_array_equal(fits.getdata(backup, "DQ"), dq_before)
 
@@ -164,7 +172,8 @@ def test_mask_to_regions_traces_polygons(ds9, example_copy):
     assert polygons and all("tag={ds9claw}" in line for line in polygons)
     # the hand-drawn region was replaced, and saved beside the cal file
     backup = example_copy.cal.with_name(
-        example_copy.cal.name[: -len(".fits")] + "_claws_regions_before_trace.reg")
+        example_copy.cal.name[: -len(".fits")] + "_claws_regions_before_trace.reg"
+    )
     assert backup.exists() and "polygon(" in backup.read_text()
     assert example_copy.region.read_text().splitlines()[-1][:20] in backup.read_text()
     # detecting again inside the traced polygons keeps (most of) the mask
@@ -210,3 +219,22 @@ def test_clear_removes_only_ds9claw_frames(ds9, example_copy):
     assert ds9.frames() == [1]
     assert ds9.get("tile") == "no"
     assert ds9.get("file").endswith(example_copy.cal.name + "[SCI]")
+
+
+def test_exclude_regions_are_honoured(ds9, example_copy):
+    ds9.load(example_copy.cal)
+    include = example_copy.region.read_text()
+    ds9.draw(include)
+    ds9.task("Detect claws")
+    _, mask_path = _products(example_copy)
+    full = fits.getdata(mask_path) > 0
+    ys, xs = np.nonzero(full)
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    ds9.draw(f"image\n-circle({cx + 1:.1f},{cy + 1:.1f},60)\n")
+    text = ds9.task("Detect claws")
+    assert "minus 1 excluded" in text.split("ds9claw: detected")[-1]
+    cut = fits.getdata(mask_path) > 0
+    yy, xx = np.mgrid[: full.shape[0], : full.shape[1]]
+    inside = (xx - cx) ** 2 + (yy - cy) ** 2 < 55**2
+    assert full[inside].any() and not cut[inside].any()
+    np.testing.assert_array_equal(ds9.frame_data(3) > 0, cut)
