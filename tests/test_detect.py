@@ -310,3 +310,28 @@ def test_input_is_left_unchanged(example_small):
         warnings.simplefilter("ignore", NoDetectionWarning)
         detect_exposure(exposure, include=[example_small.region], params=SEED_PARAMS)
     np.testing.assert_array_equal(exposure.image, before)
+
+
+def test_box_background_agrees_with_photutils():
+    """The built-in box background gives what photutils' Background2D gives."""
+    from photutils.background import Background2D, MADStdBackgroundRMS, MedianBackground
+
+    from ds9claw.detect import _interpolate_mesh, box_statistics
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:300, 0:420]
+    sky = 0.25 + 0.02 * xx / 420 - 0.01 * (yy / 300) ** 2
+    image = sky + rng.normal(0, 0.015, sky.shape)
+    usable = rng.random(sky.shape) > 0.05
+    usable[100:140, 200:260] = False  # a masked source
+    mesh, noise = box_statistics(image, usable, 30)
+    reference = Background2D(
+        image, 30, mask=~usable, exclude_percentile=50.0,
+        bkg_estimator=MedianBackground(), bkg_rms_estimator=MADStdBackgroundRMS(),
+        sigma_clip=None,
+    )
+    np.testing.assert_allclose(mesh, reference.background_mesh, atol=0.002)
+    np.testing.assert_allclose(noise, reference.background_rms_mesh, rtol=0.1)
+    ours = _interpolate_mesh(mesh, image.shape, 30)
+    assert np.abs(ours - reference.background)[15:-15, 15:-15].max() < 0.003
+    assert np.abs(ours - sky).max() < 0.006
