@@ -198,7 +198,7 @@ def provenance_cards(
     cards: list[tuple[str, object, str]] = [
         ("CLAWSOFT", "ds9claw", "software that made this file"),
         ("CLAWVER", __version__, "ds9claw version"),
-        ("CLAWINP", Path(source).name[:68], "input image"),
+        ("CLAWINP", Path(source).name, "input image"),
         ("CLAWSIG", params.sigma, "detection sigma"),
         ("CLAWLSIG", params.lsigma if params.lsigma is not None else none, "lower sigma"),
         ("CLAWUSIG", params.usigma if params.usigma is not None else none, "upper sigma"),
@@ -214,7 +214,7 @@ def provenance_cards(
     ]
     for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
         for number, region in enumerate(sources, start=1):
-            cards.append((f"{prefix}R{number:02d}"[:8], Path(region.name).name[:68], "region"))
+            cards.append((f"{prefix}R{number:02d}"[:8], Path(region.name).name, "region"))
             cards.append((f"{prefix}S{number:02d}"[:8], region.sha256, ""))
     if result is not None:
         cards.append(("CLAWRMS", result.rms_value, "noise used in the threshold"))

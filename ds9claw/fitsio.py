@@ -320,6 +320,10 @@ def product_header(exposure: Exposure, provenance: Sequence[tuple[str, object, s
         except (ValueError, KeyError):  # a malformed card is not worth failing for
             continue
     for key, value, comment in provenance:
+        if isinstance(value, str):
+            value = value[:68]
+            if len(value) + len(comment) > 60:
+                comment = ""  # a long value keeps the card within 80 characters
         header[key] = (value, comment)
     return header
 

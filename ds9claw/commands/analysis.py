@@ -69,7 +69,7 @@ def shipped_analysis_file() -> Path:
     ]
     for candidate in candidates:
         if candidate.is_file():
-            return candidate
+            return candidate.resolve()
     raise InputError(
         "the analysis file ds9claw.ans is missing from this installation (looked in "
         + ", ".join(str(c) for c in candidates)

@@ -11,6 +11,7 @@ import argparse
 import logging
 
 from ..errors import ParameterError
+from ._types import number
 
 __all__ = ["register", "run"]
 
@@ -43,11 +44,7 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r} is not yes/no (or 1/0)")
 
 
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+_float = number()
 
 
 def _int(text: str) -> int:
@@ -69,9 +66,31 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout",
-        type=_float,
+        type=number(0, above=True),
         default=15.0,
         help="seconds each DS9 request may take (default 15)",
+    )
+    transport = group.add_mutually_exclusive_group()
+    transport.add_argument(
+        "--samp",
+        dest="samp",
+        action="store_const",
+        const=True,
+        default=None,
+        help="talk to DS9 over SAMP only (default: XPA, then SAMP if no XPA target answers)",
+    )
+    transport.add_argument(
+        "--xpa",
+        dest="samp",
+        action="store_const",
+        const=False,
+        help="talk to DS9 over XPA only",
+    )
+    group.add_argument(
+        "--hub",
+        default=None,
+        metavar="LOCKFILE",
+        help="SAMP hub lockfile (default: $SAMP_HUB, else ~/.samp)",
     )
 
 
@@ -265,8 +284,8 @@ def run(args: argparse.Namespace) -> int:
         Exit status (0 on success).
     """
     from ..ds9 import actions
+    from ..ds9.connect import open_transport
     from ..ds9.settings import load_settings, save_settings
-    from ..ds9.xpa import connect
 
     settings = load_settings()
     action = args.action
@@ -292,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
 
     if action in ("detect", "params"):
         params = _parameters(args, settings)  # bad values fail before DS9 is asked anything
-    transport = connect(args.target, timeout=args.timeout)
+    transport = open_transport(args.target, samp=args.samp, hub=args.hub, timeout=args.timeout)
     try:
         if action in ("detect", "params"):
             if action == "detect" and args.remember:
