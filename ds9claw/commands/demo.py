@@ -96,10 +96,17 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
+    marker = out / ".ds9claw-demo"
     if data.exists() and any(data.iterdir()):
-        raise InputError(
-            f"{data} is not empty (an earlier demo?): remove it or choose another --output-dir"
-        )
+        if not marker.exists():
+            raise InputError(
+                f"{data} is not empty and was not made by ds9claw demo: choose another --output-dir"
+            )
+        import shutil
+
+        _step(f"removing the previous demo's files in {data}")
+        shutil.rmtree(data)
+    marker.write_text("made by ds9claw demo; its data/ folder is replaced by the next demo\n")
     _step(f"making the example exposure pair ({args.size} x {args.size}) in {data}")
     example = make_example(data, size=args.size)
 
@@ -107,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
     config.mkdir(exist_ok=True)
     from ..ds9.settings import Ds9Settings, save_settings
 
-    # the demo's DS9 uses its own ds9claw settings (not the observer's remembered ones)
-    settings = Ds9Settings()
+    # the demo's DS9 uses its own ds9claw settings (not the observer's remembered ones):
+    # the observers' parameters for a sky-subtracted exposure
+    settings = Ds9Settings(sigma=2.0, smooth=1.0, minpixarea=1, ignore_background=True)
     save_settings(settings, config)
     ans = out / "ds9claw.ans"
     ans.write_text(
@@ -155,13 +163,15 @@ def run(args: argparse.Namespace) -> int:
                     f"the menu entry {entry!r} failed: {text.strip().splitlines()[-1]}"
                 )
         stem = example.cal.name[: -len(".fits")]
+        mask_path = data / f"{stem}{settings.suffix}_zeroonemask.fits"
         print()
+        print(_truth_summary(mask_path, example.load_truth()))
         print("Everything is in", out)
         for label, path in (
             ("exposure (cal)", example.cal),
             ("claw region", example.region),
             ("seed image", data / f"{stem}{settings.suffix}.fits"),
-            ("0/1 mask", data / f"{stem}{settings.suffix}_zeroonemask.fits"),
+            ("0/1 mask", mask_path),
             ("snapshot (PNG)", data / f"{stem}_claws.png"),
             ("snapshot (EPS)", data / f"{stem}_claws.eps"),
             ("rate with the mask in DQ", example.rate),
@@ -183,3 +193,18 @@ def run(args: argparse.Namespace) -> int:
         if not keep:
             ds9.stop()
         sys.stdout.flush()
+
+
+def _truth_summary(mask_path: Path, truth) -> str:
+    """One line comparing the mask with the injected claw."""
+    import numpy as np
+    from astropy.io import fits
+
+    mask = np.asarray(fits.getdata(mask_path)) > 0
+    found = int(np.count_nonzero(mask & truth))
+    total = int(np.count_nonzero(truth))
+    return (
+        f"mask: {int(mask.sum())} pixels; it covers {100 * found / total:.2f}% of the "
+        f"{total} pixels of the injected claw ({int(np.count_nonzero(mask & ~truth))} "
+        "pixels outside it, mostly the smoothing margin)"
+    )
