@@ -46,9 +46,11 @@ __all__ = [
     "fsync_file",
     "lock_path_for",
     "make_backup",
+    "pid_alive",
     "remove_stale_temps",
     "temp_path_for",
     "write_atomically",
+    "write_text_atomically",
 ]
 
 _log = logging.getLogger(__name__)
@@ -434,14 +436,57 @@ def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> 
             time.sleep(poll)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host with this id runs (zombies count as gone).
+
+    Parameters
+    ----------
+    pid : int
+        Process id.
+
+    Returns
+    -------
+    bool
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # a zombie still answers kill(0); look at its state where /proc tells it
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False  # gone between the two looks
+    except (OSError, IndexError):
+        return True  # no /proc here: kill(0) answered, so take it as running
+    return state != "Z"
+
+
+def write_text_atomically(path: str | Path, text: str, *, make_parents: bool = False) -> Path:
+    """Write a small text file through `atomic_write` (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    text : str
+        Its complete content (UTF-8).
+    make_parents : bool
+        Create missing parent directories first.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
 
 
 def remove_stale_temps(path: str | Path) -> list[Path]:
@@ -471,7 +516,7 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
         if not entry.name.startswith(prefix):
             continue
         pid_text = entry.name[len(prefix) :].split("-", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(FileNotFoundError):
             Path(entry.path).unlink()

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..safeio import write_text_atomically
 
 __all__ = [
     "desktop_command",
@@ -164,22 +165,6 @@ def render_analysis_file(template: str, *, command: str, settings) -> str:
     return header + "\n".join(out) + "\n"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def refresh_user_copy(settings) -> Path | None:
     """Rewrite the installed user copy so its dialogs default to the remembered values.
 
@@ -206,7 +191,7 @@ def refresh_user_copy(settings) -> Path | None:
     text = render_analysis_file(
         shipped_analysis_file().read_text(encoding="utf-8"), command=command, settings=settings
     )
-    _write_atomically(path, text)
+    write_text_atomically(path, text, make_parents=True)
     return path
 
 
@@ -303,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     text = render_analysis_file(
         shipped.read_text(encoding="utf-8"), command=command, settings=settings
     )
-    _write_atomically(dest, text)
+    write_text_atomically(dest, text, make_parents=True)
     save_settings(settings)
     print(f"wrote {dest}")
     if command != "ds9claw":

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, RegionError, TransportError
+from ..safeio import write_text_atomically
 from .transport import Transport
 
 __all__ = [
@@ -944,25 +945,10 @@ def mask_to_regions(
                 stem = f"frame{ref.frame}"
             directory.mkdir(parents=True, exist_ok=True)
             backup = directory / f"{stem}_claws_regions_before_trace.reg"
-            _atomic_text(backup, current)
+            write_text_atomically(backup, current)
             transport.set("regions delete all")
     transport.set("regions", text.encode())
     return ToRegionsReport(image=ref, n_polygons=len(polygons), replaced=replaced, backup=backup)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- snapshot

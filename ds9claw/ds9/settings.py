@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from ..safeio import write_text_atomically
 
 __all__ = ["DS9_PARAMETER_NAMES", "Ds9Settings", "config_dir", "load_settings", "save_settings"]
 
@@ -144,14 +145,5 @@ def save_settings(settings: Ds9Settings, directory: Path | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / _FILE
     text = json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text)
     return path
