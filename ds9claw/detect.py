@@ -353,7 +353,9 @@ def _detect(
         )
     _log.debug("noise %.6g, threshold %.3g sigma", rms_value, upper)
 
-    detected = (img > threshold) & allowed
+    # only valid pixels can be detected: a flagged (hot, saturated, jump ...) pixel that
+    # happens to be finite says nothing about the claw
+    detected = (img > threshold) & allowed & ok
     if params.median_filter > 1:
         from scipy import ndimage
 

@@ -335,3 +335,20 @@ def test_box_background_agrees_with_photutils():
     ours = _interpolate_mesh(mesh, image.shape, 30)
     assert np.abs(ours - reference.background)[15:-15, 15:-15].max() < 0.003
     assert np.abs(ours - sky).max() < 0.006
+
+
+def test_flagged_pixels_are_never_detected():
+    """A finite but flagged pixel (a rate file's hot pixel) is neither used nor detected."""
+    rng = np.random.default_rng(4)
+    image = rng.normal(0, 1, (60, 60))
+    image[30, 30] = 500.0  # hot pixel, flagged DO_NOT_USE but finite (as in rate files)
+    valid = np.ones(image.shape, bool)
+    valid[30, 30] = False
+    include = np.zeros(image.shape, bool)
+    include[10:50, 10:50] = True
+    params = DetectionParameters(sigma=5, minpixarea=0, smooth=1, ignore_background=True)
+    with pytest.warns(NoDetectionWarning):
+        result = detect_claws(image, valid=valid, include=include, params=params)
+    assert not result.mask.any()
+    unflagged = detect_claws(image, include=include, params=params)
+    assert unflagged.mask[30, 30] and unflagged.mask[25:36, 25:36].sum() > 9
