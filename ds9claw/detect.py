@@ -20,8 +20,10 @@ commands carry over, and fixes what that script gets wrong:
      second to import).  The old script crashed here whenever an include region was
      used.
 
-3. A pixel is detected when it is above background + ``usigma`` x noise, inside the
-   include region and outside the exclude region.
+3. A pixel is detected when it is valid, above background + ``usigma`` x noise, inside
+   the include region and outside the exclude region.  (The old script ignored DQ
+   inside the include region; on a cal file, where DO_NOT_USE pixels are NaN, the two
+   agree pixel for pixel, which a test checks.)
 4. ``median_filter`` (size; 1 is a no-op), then ``minpixarea``: a detected pixel is kept
    only when at least that many of its 8 neighbours are detected (the old script's
    meaning), then ``min_area``: connected groups (8-connectivity) smaller than that
