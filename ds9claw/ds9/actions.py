@@ -1159,17 +1159,34 @@ def analysis_tasks(transport: Transport) -> list[str]:
 
 
 def _tcl_value(transport: Transport, expression: str, scratch: Path) -> str:
-    """Evaluate a Tcl expression in DS9 and return its value (DS9 writes it to a file)."""
+    """Evaluate a Tcl expression in DS9 and return its value (DS9 writes it to a file).
+
+    DS9 writes the value to a temporary name and renames it, so the file appears
+    complete.  A DS9 busy inside a snapshot or a task start has been seen to acknowledge
+    the request a moment before running it, so the file is awaited briefly, and the
+    request sent once more before giving up with a `TransportError`.
+    """
     out = scratch / f".ds9claw-tcl-{os.getpid()}-{time.monotonic_ns()}.out"
+    part = out.with_suffix(".part")
     script = (
-        f"set __ds9claw [open {{{out}}} w]; puts -nonewline $__ds9claw [{expression}]; "
-        "close $__ds9claw"
+        f"set __ds9claw [open {{{part}}} w]; puts -nonewline $__ds9claw [{expression}]; "
+        f"close $__ds9claw; file rename -force {{{part}}} {{{out}}}"
     )
-    transport.set("tcl", script.encode())
     try:
-        return out.read_text()
+        for _attempt in range(2):
+            transport.set("tcl", script.encode())
+            deadline = time.monotonic() + 2.0
+            while not out.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if out.exists():
+                return out.read_text()
+        raise TransportError(
+            f"DS9 {transport.target!r} acknowledged a Tcl request but did not run it; "
+            "close its dialogs and try again"
+        )
     finally:
         out.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
 
 
 def run_analysis_task(

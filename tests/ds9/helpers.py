@@ -6,7 +6,6 @@ import io
 import re
 import struct
 import time
-import uuid
 import zlib
 from pathlib import Path
 
@@ -33,13 +32,9 @@ class Ds9Driver:
 
     def tcl(self, expression: str) -> str:
         """Evaluate a Tcl expression inside DS9 and return its value (through a file)."""
-        out = self.scratch / f"tcl-{uuid.uuid4().hex[:8]}.out"
-        script = f"set __ch [open {{{out}}} w]; puts -nonewline $__ch [{expression}]; close $__ch"
-        self.t.set("tcl", script.encode())
-        try:
-            return out.read_text()
-        finally:
-            out.unlink(missing_ok=True)
+        from ds9claw.ds9.actions import _tcl_value
+
+        return _tcl_value(self.t, expression, self.scratch)
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
