@@ -284,24 +284,7 @@ class XpaTransport:
         TransportError
             DS9 is not reachable, did not answer in time, or refused the command.
         """
-        t0 = time.perf_counter()
-        status, stdout, stderr = _run(
-            [self._xpaget, *self._flags(), self.target, command],
-            env=self._env,
-            timeout=self.timeout + 1.0,
-            data=None,
-            what=f"DS9 {self.target!r} (xpaget {command})",
-        )
-        self.calls += 1
-        if status != 0 or stderr.startswith(b"XPA$ERROR"):
-            self._fail("get", command, stderr)
-        _log.debug(
-            "xpaget %s: %d bytes in %.1f ms",
-            command,
-            len(stdout),
-            1e3 * (time.perf_counter() - t0),
-        )
-        return stdout
+        return self._call("get", command, None)
 
     def set(self, command: str, data: bytes | None = None) -> None:
         """Send ``xpaset [-p] <target> <command>``, with ``data`` on standard input if given.
@@ -318,27 +301,34 @@ class XpaTransport:
         TransportError
             DS9 is not reachable, did not answer in time, or refused the command.
         """
+        self._call("set", command, data)
+
+    def _call(self, verb: str, command: str, data: bytes | None) -> bytes:
+        """Run ``xpaget``/``xpaset`` once, with the timeout; raise on any failure."""
         t0 = time.perf_counter()
-        argv = [self._xpaset, *self._flags()]
-        if data is None:
+        argv = [self._xpaget if verb == "get" else self._xpaset, *self._flags()]
+        if verb == "set" and data is None:
             argv.append("-p")
         argv += [self.target, command]
-        status, _, stderr = _run(
+        status, stdout, stderr = _run(
             argv,
             env=self._env,
             timeout=self.timeout + 1.0,
             data=data,
-            what=f"DS9 {self.target!r} (xpaset {command})",
+            what=f"DS9 {self.target!r} (xpa{verb} {command})",
         )
         self.calls += 1
         if status != 0 or stderr.startswith(b"XPA$ERROR"):
-            self._fail("set", command, stderr)
+            self._fail(verb, command, stderr)
         _log.debug(
-            "xpaset %s (%d bytes) in %.1f ms",
+            "xpa%s %s: %d bytes out, %d in, %.1f ms",
+            verb,
             command,
             len(data or b""),
+            len(stdout),
             1e3 * (time.perf_counter() - t0),
         )
+        return stdout
 
     def close(self) -> None:
         """Nothing to release: every call is its own process."""
