@@ -352,3 +352,21 @@ def test_flagged_pixels_are_never_detected():
     assert not result.mask.any()
     unflagged = detect_claws(image, include=include, params=params)
     assert unflagged.mask[30, 30] and unflagged.mask[25:36, 25:36].sum() > 9
+
+
+def test_clipped_std_is_astropys_sigma_clipped_std():
+    from astropy.stats import sigma_clipped_stats
+
+    from ds9claw.detect import _clipped_std
+
+    rng = np.random.default_rng(5)
+    for case in range(60):
+        values = rng.normal(0.0, 1.0, int(rng.integers(10, 5000)))
+        if case % 3 == 0:  # a bright tail, as a claw inside its region gives
+            values[: values.size // 8] += rng.uniform(3, 30, values.size // 8)
+        if case % 4 == 0:  # ties at the bounds
+            values = np.round(values, 1)
+        values[::50] = np.nan
+        finite = values[np.isfinite(values)]  # astropy warns about NaN; ours drops them
+        expected = sigma_clipped_stats(finite, sigma=3.0, maxiters=5)[2]
+        assert _clipped_std(values) == pytest.approx(expected, rel=1e-12, abs=0)
