@@ -29,6 +29,7 @@ from .fitsio import (
     output_paths,
     product_header,
     read_exposure,
+    refuse_existing,
     write_fits_atomically,
 )
 from .regions import RegionSource, region_masks
@@ -355,13 +356,7 @@ def detect_file(
             path, suffix, output_dir=output_dir, gzip=gzip, diagnostics=save_diagnostics
         )
         if not overwrite:
-            existing = [str(p) for p in planned.values() if p.exists()]
-            if existing:
-                from .errors import OutputExistsError
-
-                raise OutputExistsError(
-                    f"{existing[0]} exists: pass --overwrite to replace it, or choose --output-dir"
-                )
+            refuse_existing(planned.values())  # before the input is even read
     exposure = read_exposure(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NoDetectionWarning)

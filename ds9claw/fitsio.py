@@ -25,6 +25,7 @@ __all__ = [
     "output_paths",
     "product_header",
     "read_exposure",
+    "refuse_existing",
     "stem_of",
     "write_fits_atomically",
 ]
@@ -328,6 +329,26 @@ def product_header(exposure: Exposure, provenance: Sequence[tuple[str, object, s
     return header
 
 
+def refuse_existing(paths: Iterable[Path]) -> None:
+    """Raise `OutputExistsError` when any of ``paths`` exists (before anything is written).
+
+    Parameters
+    ----------
+    paths : iterable of pathlib.Path
+        Planned output files.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the first existing file and what to do.
+    """
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise OutputExistsError(
+            f"{existing[0]} exists: pass --overwrite to replace it, or choose --output-dir"
+        )
+
+
 def write_fits_atomically(
     items: Iterable[tuple[Path, np.ndarray, object]], *, overwrite: bool
 ) -> None:
@@ -356,12 +377,7 @@ def write_fits_atomically(
 
     items = list(items)
     if not overwrite:
-        existing = [str(p) for p, _, _ in items if p.exists()]
-        if existing:
-            raise OutputExistsError(
-                f"{existing[0]} exists{' (and more)' if len(existing) > 1 else ''}: "
-                "pass --overwrite to replace it, or choose --output-dir"
-            )
+        refuse_existing(p for p, _, _ in items)
     for directory in {p.parent for p, _, _ in items}:
         if not directory.is_dir():
             raise InputError(f"output directory {directory} does not exist: create it first")
