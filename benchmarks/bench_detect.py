@@ -30,8 +30,18 @@ def _process_run(cal: Path, region: Path, extra: list[str]) -> tuple[float, floa
     """Wall time and peak RSS (MiB) of one ``ds9claw detect`` process."""
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "ds9claw", "detect", str(cal), "--include-region", str(region),
-         *extra, "--overwrite", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "ds9claw",
+            "detect",
+            str(cal),
+            "--include-region",
+            str(region),
+            *extra,
+            "--overwrite",
+            "-q",
+        ],
         stdout=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(child.pid, 0)
@@ -60,8 +70,11 @@ def main() -> int:
         # children's peak RSS (fork copies the parent's resident pages into the count)
         sky_dir = Path(tmp) / "sky"
         for directory, sky in ((Path(tmp), "0"), (sky_dir, "0.25")):
-            subprocess.run([sys.executable, "-m", "ds9claw", "example", str(directory),
-                            "--sky", sky], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "ds9claw", "example", str(directory), "--sky", sky],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         example = example_paths(tmp)
         example_sky = example_paths(sky_dir)
         _process_run(example.cal, example.region, SEED)  # warm the page cache
@@ -69,8 +82,7 @@ def main() -> int:
         results["process_wall_s"] = statistics.median(wall for wall, _ in runs)
         results["process_peak_mib"] = max(peak for _, peak in runs)
         bg_walls = [
-            _process_run(example_sky.cal, example_sky.region, BACKGROUND_MODE)[0]
-            for _ in range(3)
+            _process_run(example_sky.cal, example_sky.region, BACKGROUND_MODE)[0] for _ in range(3)
         ]
         results["process_background_mode_wall_s"] = statistics.median(bg_walls)
 
@@ -89,8 +101,10 @@ def main() -> int:
         region_masks(exposure.shape, [RegionSource.from_file(example.region)])
         results["region_mask_ms"] = 1000 * (time.perf_counter() - start)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     failed = False
     for name, value in results.items():
         target = TARGETS.get(name)

@@ -15,8 +15,15 @@ from astropy.io import fits
 from ds9claw.cli import main
 
 SEED_OPTIONS = [
-    "--output-suffix", "_claws_seed_image", "--minpixarea", "1", "--ignore-background",
-    "--sigma", "2", "--smooth", "1",
+    "--output-suffix",
+    "_claws_seed_image",
+    "--minpixarea",
+    "1",
+    "--ignore-background",
+    "--sigma",
+    "2",
+    "--smooth",
+    "1",
 ]
 
 
@@ -24,7 +31,11 @@ def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XPA_", "SAMP_"))}
     return subprocess.run(
         [sys.executable, "-m", "ds9claw", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
     )
 
 
@@ -35,8 +46,15 @@ def _files(directory: Path) -> set[str]:
 def test_the_old_command_with_the_name_replaced(example_copy):
     """Same two files, same meaning as util_detect_source_and_create_seed_image.py."""
     directory = example_copy.cal.parent
-    result = _run_cli("detect", example_copy.cal.name, "--include-region",
-                      example_copy.region.name, *SEED_OPTIONS, "--overwrite", cwd=directory)
+    result = _run_cli(
+        "detect",
+        example_copy.cal.name,
+        "--include-region",
+        example_copy.region.name,
+        *SEED_OPTIONS,
+        "--overwrite",
+        cwd=directory,
+    )
     assert result.returncode == 0, result.stderr
     stem = example_copy.cal.name.removesuffix(".fits")
     seed_path = directory / f"{stem}_claws_seed_image.fits"
@@ -69,12 +87,26 @@ def test_the_old_command_with_the_name_replaced(example_copy):
 def test_gzip_output_dir_and_diagnostics(example_copy, tmp_path):
     out = tmp_path / "products"
     out.mkdir()
-    code = main(["detect", str(example_copy.cal), "--include-region", str(example_copy.region),
-                 *SEED_OPTIONS, "--gzip", "--save-diagnostics", "--output-dir", str(out), "-q"])
+    code = main(
+        [
+            "detect",
+            str(example_copy.cal),
+            "--include-region",
+            str(example_copy.region),
+            *SEED_OPTIONS,
+            "--gzip",
+            "--save-diagnostics",
+            "--output-dir",
+            str(out),
+            "-q",
+        ]
+    )
     assert code == 0
     stem = example_copy.cal.name.removesuffix(".fits") + "_claws_seed_image"
-    expected = {f"{stem}{tail}.fits.gz" for tail in
-                ("", "_zeroonemask", "_valid_pixels", "_bkg2d", "_rms2d")}
+    expected = {
+        f"{stem}{tail}.fits.gz"
+        for tail in ("", "_zeroonemask", "_valid_pixels", "_bkg2d", "_rms2d")
+    }
     assert _files(out) == expected
     with open(out / f"{stem}_zeroonemask.fits.gz", "rb") as handle:
         assert handle.read(2) == b"\x1f\x8b"
@@ -85,8 +117,14 @@ def test_gzip_output_dir_and_diagnostics(example_copy, tmp_path):
 
 
 def test_existing_output_needs_overwrite(example_copy):
-    args = ["detect", str(example_copy.cal), "--include-region", str(example_copy.region),
-            *SEED_OPTIONS, "-q"]
+    args = [
+        "detect",
+        str(example_copy.cal),
+        "--include-region",
+        str(example_copy.region),
+        *SEED_OPTIONS,
+        "-q",
+    ]
     assert main(args) == 0
     stem = example_copy.cal.with_name(example_copy.cal.name.removesuffix(".fits"))
     seed_path = Path(f"{stem}_claws_seed_image.fits")
@@ -106,8 +144,9 @@ def test_batch_with_a_region_template_jobs_and_a_failure(example_small, tmp_path
         if name != "c":  # c has no region file: it fails, the others go on
             shutil.copy2(example_small.region, tmp_path / f"jw_{name}_cal_claws.pix.reg")
     files = sorted(str(p) for p in tmp_path.glob("*_cal.fits"))
-    result = _run_cli("detect", *files, "--include-region", "{stem}_claws.pix.reg",
-                      *SEED_OPTIONS, "--jobs", "2")
+    result = _run_cli(
+        "detect", *files, "--include-region", "{stem}_claws.pix.reg", *SEED_OPTIONS, "--jobs", "2"
+    )
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["file", "pixels", "status"]
@@ -116,8 +155,10 @@ def test_batch_with_a_region_template_jobs_and_a_failure(example_small, tmp_path
     assert len(failed) == 1 and "jw_c_cal.fits" in failed[0] and "does not exist" in failed[0]
     assert "detect: 3/3" in result.stderr  # progress
     made = sorted(p.name for p in tmp_path.glob("*zeroonemask.fits"))
-    assert made == ["jw_a_cal_claws_seed_image_zeroonemask.fits",
-                    "jw_b_cal_claws_seed_image_zeroonemask.fits"]
+    assert made == [
+        "jw_a_cal_claws_seed_image_zeroonemask.fits",
+        "jw_b_cal_claws_seed_image_zeroonemask.fits",
+    ]
     a = fits.getdata(tmp_path / made[0])
     b = fits.getdata(tmp_path / made[1])
     assert np.array_equal(a, b) and a.sum() > 1000
@@ -128,8 +169,15 @@ def test_help_for_every_level():
     assert result.returncode == 0 and "detect" in result.stdout
     result = _run_cli("detect", "--help")
     assert result.returncode == 0
-    for option in ("--minpixarea", "--min-area", "--smooth-after", "--smooth-cutoff",
-                   "--ignore-background", "--include-region", "--jobs"):
+    for option in (
+        "--minpixarea",
+        "--min-area",
+        "--smooth-after",
+        "--smooth-cutoff",
+        "--ignore-background",
+        "--include-region",
+        "--jobs",
+    ):
         assert option in result.stdout
 
 
@@ -143,8 +191,12 @@ def _bad_cases(example: object, tmp: Path) -> dict[str, tuple[list[str], str]]:
     cube = _fits_file(tmp / "cube.fits", np.zeros((3, 32, 32), np.float32))
     nan = _fits_file(tmp / "nan.fits", np.full((64, 64), np.nan, np.float32))
     table = tmp / "table.fits"
-    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
-        [fits.Column(name="a", format="E", array=np.zeros(3))])]).writeto(table)
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.BinTableHDU.from_columns([fits.Column(name="a", format="E", array=np.zeros(3))]),
+        ]
+    ).writeto(table)
     text = tmp / "not.fits"
     text.write_text("hello, I am not a FITS file\n")
     empty_region = tmp / "empty.reg"
@@ -158,29 +210,39 @@ def _bad_cases(example: object, tmp: Path) -> dict[str, tuple[list[str], str]]:
     sky.write_text('fk5\ncircle(53.16,-27.78,5")\n')
     cal = str(example.cal)
     return {
-        "missing file": ([str(tmp / "nope_cal.fits"), "--include-region", region],
-                         "does not exist"),
+        "missing file": (
+            [str(tmp / "nope_cal.fits"), "--include-region", region],
+            "does not exist",
+        ),
         "not FITS": ([str(text), "--include-region", region], "not a readable FITS"),
         "no 2-D image": ([str(table), "--include-region", region], "no 2-D image"),
         "3-D cube": ([str(cube), "--include-region", region], "3-D cube"),
         "all-NaN image": ([str(nan)], "no finite pixel"),
-        "empty region file": ([cal, "--include-region", str(empty_region)],
-                              "no shape with an area"),
-        "garbage region file": ([cal, "--include-region", str(garbage_region)],
-                                "cannot read"),
-        "region outside the image": ([cal, "--include-region", str(outside)],
-                                     "entirely outside"),
+        "empty region file": (
+            [cal, "--include-region", str(empty_region)],
+            "no shape with an area",
+        ),
+        "garbage region file": ([cal, "--include-region", str(garbage_region)], "cannot read"),
+        "region outside the image": ([cal, "--include-region", str(outside)], "entirely outside"),
         "sky region and no WCS": ([str(plain), "--include-region", str(sky)], "WCS"),
-        "missing region file": ([cal, "--include-region", str(tmp / "no.reg")],
-                                "does not exist"),
+        "missing region file": ([cal, "--include-region", str(tmp / "no.reg")], "does not exist"),
     }
 
 
 @pytest.mark.parametrize(
     "case",
-    ["missing file", "not FITS", "no 2-D image", "3-D cube", "all-NaN image",
-     "empty region file", "garbage region file", "region outside the image",
-     "sky region and no WCS", "missing region file"],
+    [
+        "missing file",
+        "not FITS",
+        "no 2-D image",
+        "3-D cube",
+        "all-NaN image",
+        "empty region file",
+        "garbage region file",
+        "region outside the image",
+        "sky region and no WCS",
+        "missing region file",
+    ],
 )
 def test_bad_input_is_one_line_exit_1_and_nothing_written(case, example_copy, tmp_path):
     bad = tmp_path / "bad"
@@ -197,15 +259,18 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(case, example_copy, tm
 
 @pytest.mark.parametrize(
     ("option", "value", "message"),
-    [("--sigma", "-2", "sigma must be a positive"),
-     ("--minpixarea", "-1", "minpixarea"),
-     ("--minpixarea", "12", "minpixarea counts neighbours"),
-     ("--dq-invalid", "NOT_A_FLAG", "unknown DQ flag")],
+    [
+        ("--sigma", "-2", "sigma must be a positive"),
+        ("--minpixarea", "-1", "minpixarea"),
+        ("--minpixarea", "12", "minpixarea counts neighbours"),
+        ("--dq-invalid", "NOT_A_FLAG", "unknown DQ flag"),
+    ],
 )
 def test_bad_parameters(option, value, message, example_copy):
     before = _files(example_copy.cal.parent)
-    result = _run_cli("detect", str(example_copy.cal), "--include-region",
-                      str(example_copy.region), option, value)
+    result = _run_cli(
+        "detect", str(example_copy.cal), "--include-region", str(example_copy.region), option, value
+    )
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
     assert _files(example_copy.cal.parent) == before
@@ -231,8 +296,15 @@ def test_unwritable_output_directory(example_copy, tmp_path):
         target = tmp_path / "locked"
         target.mkdir()
         target.chmod(0o500)
-    result = _run_cli("detect", str(example_copy.cal), "--include-region",
-                      str(example_copy.region), "--output-dir", str(target), *SEED_OPTIONS)
+    result = _run_cli(
+        "detect",
+        str(example_copy.cal),
+        "--include-region",
+        str(example_copy.region),
+        "--output-dir",
+        str(target),
+        *SEED_OPTIONS,
+    )
     assert result.returncode == 1
     assert "error:" in result.stderr and "Traceback" not in result.stderr
     assert "output-dir" in result.stderr

@@ -326,8 +326,12 @@ def test_box_background_agrees_with_photutils():
     usable[100:140, 200:260] = False  # a masked source
     mesh, noise = box_statistics(image, usable, 30)
     reference = Background2D(
-        image, 30, mask=~usable, exclude_percentile=50.0,
-        bkg_estimator=MedianBackground(), bkg_rms_estimator=MADStdBackgroundRMS(),
+        image,
+        30,
+        mask=~usable,
+        exclude_percentile=50.0,
+        bkg_estimator=MedianBackground(),
+        bkg_rms_estimator=MADStdBackgroundRMS(),
         sigma_clip=None,
     )
     np.testing.assert_allclose(mesh, reference.background_mesh, atol=0.002)

@@ -142,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         timeout=60,
         cwd=out,
         private_xpa=not keep,
+        # a DS9 left open on the user's display joins their SAMP hub as DS9 would; a
+        # hidden one on Xvfb stays off it
+        samp=None if keep else False,
         extra_args=("-geometry", "+0+420"),
     )
     try:

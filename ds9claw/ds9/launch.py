@@ -307,12 +307,36 @@ def _xpa_ready(proc: Ds9Process, xpaaccess: str, timeout: float) -> str:
     )
 
 
+def _samp_arguments(
+    samp: bool | None, env: Mapping[str, str], workdir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """Return the DS9 options and environment that give the SAMP behaviour asked for.
+
+    DS9 8.4.1 joins a hub at start-up when it finds one, quietly; its ``-samp no``
+    option then calls ``SAMPDisconnect``, which opens a modal "SAMP: not connected"
+    message box when there was no hub (always, in a private ``HOME``), and
+    ``-samp connect`` opens "unable to locate HUB" when there is none.  A modal box
+    would sit over the user's DS9 and hold Tk's grab.  So: no SAMP is asked for by
+    pointing DS9's ``SAMP_HUB`` at a lockfile that does not exist (DS9 then finds no
+    hub and says nothing), and a required hub is checked here before DS9 starts.
+    """
+    if samp is None:
+        return [], {}
+    if samp is False:
+        return [], {"SAMP_HUB": f"std-lockurl:{(workdir / 'no-samp-hub').as_uri()}"}
+    from ..samp.hub import locate_hub
+
+    spec = env.get("SAMP_HUB") or str(Path(env.get("HOME") or Path.home()) / ".samp")
+    locate_hub(spec)  # TransportError naming the lockfile when no hub is there
+    return ["-samp", "connect"], {}
+
+
 def start_ds9(
     title: str | None = None,
     *,
     xvfb: bool | None = None,
     xpa: bool = True,
-    samp: bool | str = False,
+    samp: bool | None = False,
     private_xpa: bool = True,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
@@ -333,9 +357,13 @@ def start_ds9(
     xpa : bool
         Open DS9's XPA access points (``-xpa local``); False gives ``-xpa no``.  With XPA,
         this returns once the access point answers.
-    samp : bool or str
-        False: ``-samp no``; True: ``-samp connect``; a string is passed as
-        ``-samp <string>``.  Readiness on SAMP is for the caller to check.
+    samp : bool or None
+        False: DS9 joins no SAMP hub.  True: DS9 joins the hub ``SAMP_HUB`` (in ``env``)
+        or ``$HOME/.samp`` names, which must be running (else `TransportError`); that
+        DS9 has registered is for the caller to check.  None: DS9's own default (it
+        joins a running hub if it finds one, quietly).  DS9 8.4.1 shows a modal error
+        box for ``-samp no`` ("SAMP: not connected") and for ``-samp connect`` without a
+        hub, so neither is left to DS9: see `_samp_arguments`.
     private_xpa : bool
         Give DS9 its own ``XPA_TMPDIR`` (and so its own ``xpans``), stopped with it.
     extra_args : sequence of str
@@ -397,10 +425,9 @@ def start_ds9(
             run_env.update(xpa_env)
         args = [ds9_exe, "-title", title]
         args += ["-xpa", "local"] if xpa else ["-xpa", "no"]
-        if samp is False:
-            args += ["-samp", "no"]
-        else:
-            args += ["-samp", "connect" if samp is True else str(samp)]
+        samp_args, samp_env = _samp_arguments(samp, base, workdir)
+        args += samp_args
+        run_env.update(samp_env)
         args += [*_NO_IIS, *extra_args]
         log_path = workdir / "ds9.log"
         with open(log_path, "wb") as log:

@@ -38,7 +38,14 @@ class Ds9Driver:
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
-        """Back to one empty frame, no tiling, no lock, no analysis windows."""
+        """Back to one empty frame, no tiling, no lock, no analysis windows or dialogs."""
+        # a parameter dialog left open by a failed test would swallow the next test's
+        # click: cancel it (its DialogWait returns when ed(ok) changes)
+        if self.tcl("winfo exists .param") == "1":
+            self.tcl("after 0 {set ::ed(ok) 0}")
+            deadline = time.monotonic() + 10
+            while self.tcl("winfo exists .param") == "1" and time.monotonic() < deadline:
+                time.sleep(0.05)
         self.tcl("foreach w [winfo children .] {if {[string match .at* $w]} {destroy $w}}")
         self.set("tile no")
         self.set("lock frame none")
@@ -107,10 +114,17 @@ class Ds9Driver:
         parent = self.tcl(f"set ianalysis(menu,{index},parent)")
         label = self.tcl(f"set ianalysis(menu,{index},item)")
         self.tcl(f"after 0 [list {parent} invoke [{parent} index {{{label}}}]]")
+        # Wait for the dialog's grab, not only its window: DS9 (DialogWait) grabs right
+        # before 'tkwait variable ed(ok)'.  Pressing OK earlier, while DS9 still waits for
+        # the window to become visible (slow X servers), sets ed(ok) before DS9 starts
+        # waiting for it, and the dialog then never returns.
         deadline = time.monotonic() + timeout
-        while self.tcl("winfo exists .param") != "1":
+        while self.tcl("grab current") != ".param":
             if time.monotonic() > deadline:
-                raise AssertionError("the parameter dialog did not open")
+                raise AssertionError(
+                    "the parameter dialog did not open (toplevels: "
+                    f"{self.tcl('winfo children .')!r}, grab: {self.tcl('grab current')!r})"
+                )
             time.sleep(0.05)
         children = self.tcl("winfo children .param.param").split()
         for item, text in values.items():

@@ -112,6 +112,29 @@ def test_parameters_dialog_runs_and_is_remembered(ds9, ds9_session, example_copy
     assert "cl_suffix entry {Output suffix} _test_suffix " in user_copy
 
 
+def test_dialog_entry_works_when_the_window_system_is_slow(ds9, example_copy):
+    # On a slow X server DS9 is still in 'tkwait visibility' when the dialog's window
+    # exists; an OK pressed then was lost and the dialog never returned (seen in CI).
+    # Make every dialog wait 1.5 s after becoming visible and run an entry through it.
+    ds9.tcl(
+        "rename tkwait __ds9claw_tkwait; proc tkwait {what name} {"
+        "uplevel 1 [list __ds9claw_tkwait $what $name]; "
+        "if {$what eq {visibility}} {after 1500 {set ::__ds9claw_slow 1}; "
+        "vwait ::__ds9claw_slow}}; set ok 1"
+    )
+    try:
+        ds9.load(example_copy.cal)
+        text = ds9.click_with_dialog(
+            "Detect claws in regions from a file...", {0: str(example_copy.region)}
+        )
+    finally:
+        ds9.tcl("rename tkwait {}; rename __ds9claw_tkwait tkwait; set ok 1")
+    assert "ds9claw: detected" in text, text
+    _, mask_path = _products(example_copy)
+    assert int((fits.getdata(mask_path) > 0).sum()) > 1000
+    assert ds9.frames() == [1, 2, 3]
+
+
 def test_commit_from_menu_sets_dq_bits(ds9, example_copy):
     from ds9claw.dq import DEFAULT_COMMIT_FLAGS, interpret_flags
 

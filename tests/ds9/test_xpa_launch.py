@@ -200,3 +200,41 @@ def test_demo_runs_end_to_end(tmp_path, cli_env):
     ):
         assert list((out / "data").glob("*" + suffix)), suffix
     assert "flagged" in proc.stdout
+
+
+def _message_boxes(transport: XpaTransport, scratch: Path) -> list[str]:
+    """The texts of the Tk message boxes open in a DS9 (modal error boxes)."""
+    from ds9claw.ds9.actions import _tcl_value
+
+    windows = _tcl_value(transport, "winfo children .", scratch).split()
+    return [
+        _tcl_value(transport, f"{w}.msg cget -text", scratch)
+        for w in windows
+        if w.startswith(".__tk__messagebox")
+    ]
+
+
+def test_session_ds9_starts_without_an_error_box(ds9):
+    # DS9 8.4.1's own '-samp no' opened a modal "SAMP: not connected" box that held the
+    # grab over every later dialog; start_ds9 must leave DS9 quiet and off SAMP
+    assert _message_boxes(ds9.t, ds9.scratch) == []
+    assert ds9.tcl("grab current") == ""
+    assert ds9.get("samp") == "no"
+
+
+def test_samp_default_starts_quietly_without_a_hub(tmp_path, cli_env):
+    env = {k: v for k, v in cli_env.items() if k != "DISPLAY"}
+    with start_ds9(xvfb=True, env=env, samp=None, timeout=60, cwd=tmp_path) as proc:
+        transport = XpaTransport(proc.xpa_target, timeout=20)
+        assert _message_boxes(transport, tmp_path) == []
+        assert transport.get("samp").decode().strip() == "no"
+
+
+def test_samp_required_but_no_hub_is_refused_before_start(tmp_path, cli_env):
+    env = {k: v for k, v in cli_env.items() if k != "DISPLAY"}
+    env["SAMP_HUB"] = f"std-lockurl:{(tmp_path / 'absent.lock').as_uri()}"
+    t0 = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        start_ds9(xvfb=True, env=env, samp=True, timeout=60, cwd=tmp_path)
+    assert time.monotonic() - t0 < 5  # refused at once: no DS9 waiting on a box
+    assert "no SAMP hub" in str(info.value) and "absent.lock" in str(info.value)

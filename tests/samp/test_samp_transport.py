@@ -193,3 +193,13 @@ def test_status_command_lists_ds9_by_title(hub, ds9):
     assert str(hub.lockfile) in out
     line = next(line for line in out.splitlines() if "SAOImageDS9" in line)
     assert f"'{ds9.title}'" in line and "DS9 8.4.1" in line
+
+
+def test_ds9_joined_with_samp_shows_no_error_box(ds9, tmp_path):
+    from ds9claw.ds9.actions import _tcl_value
+    from ds9claw.ds9.xpa import XpaTransport
+
+    xpa = XpaTransport(ds9.xpa_target, timeout=20)
+    windows = _tcl_value(xpa, "winfo children .", tmp_path).split()
+    assert not [w for w in windows if w.startswith(".__tk__messagebox")], windows
+    assert xpa.get("samp").decode().strip() == "yes"
