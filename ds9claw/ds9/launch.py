@@ -326,8 +326,7 @@ def _samp_arguments(
         return [], {"SAMP_HUB": f"std-lockurl:{(workdir / 'no-samp-hub').as_uri()}"}
     from ..samp.hub import locate_hub
 
-    spec = env.get("SAMP_HUB") or str(Path(env.get("HOME") or Path.home()) / ".samp")
-    locate_hub(spec)  # TransportError naming the lockfile when no hub is there
+    locate_hub(env=env)  # TransportError naming the lockfile when no hub is there
     return ["-samp", "connect"], {}
 
 

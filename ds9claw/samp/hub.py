@@ -146,11 +146,15 @@ class HubInfo:
         return f"SAMP hub {self.url} (lockfile {self.lockfile})"
 
 
-def _lockfile_path(hub: str | os.PathLike[str] | None) -> Path:
+def _lockfile_path(
+    hub: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> Path:
     if hub is None:
-        spec = os.environ.get("SAMP_HUB", "")
+        environ = os.environ if env is None else env
+        spec = environ.get("SAMP_HUB", "")
         if not spec:
-            return Path.home() / ".samp"
+            home = environ.get("HOME")
+            return (Path(home) if home else Path.home()) / ".samp"
     else:
         spec = os.fspath(hub)
     if spec.startswith("std-lockurl:"):
@@ -189,14 +193,18 @@ def _read_lockfile(path: Path) -> dict[str, str]:
     return params
 
 
-def locate_hub(hub: str | os.PathLike[str] | None = None) -> HubInfo:
+def locate_hub(
+    hub: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> HubInfo:
     """Read the lockfile of the SAMP hub to use.
 
     Parameters
     ----------
     hub : str, path-like or None
         A lockfile path, a ``file://`` url or a ``std-lockurl:file://...`` string.  None:
-        ``SAMP_HUB`` when set, else ``~/.samp``.
+        ``SAMP_HUB`` when set, else ``$HOME/.samp``.
+    env : mapping or None
+        The environment ``SAMP_HUB`` and ``HOME`` are read from (default: this process's).
 
     Returns
     -------
@@ -208,7 +216,7 @@ def locate_hub(hub: str | os.PathLike[str] | None = None) -> HubInfo:
     TransportError
         No lockfile there, or it does not describe a standard-profile hub.
     """
-    path = _lockfile_path(hub)
+    path = _lockfile_path(hub, env)
     try:
         params = _read_lockfile(path)
     except FileNotFoundError:

@@ -156,6 +156,18 @@ class Ds9Driver:
         return self.tcl(f"{window} get 1.0 end").strip()
 
 
+def message_boxes(transport: XpaTransport, scratch: Path) -> list[str]:
+    """Return the texts of the Tk message boxes (DS9's modal error boxes) open in a DS9."""
+    from ds9claw.ds9.actions import _tcl_value
+
+    windows = _tcl_value(transport, "winfo children .", scratch).split()
+    return [
+        _tcl_value(transport, f"{w}.msg cget -text", scratch)
+        for w in windows
+        if w.startswith(".__tk__messagebox")
+    ]
+
+
 def read_png(path: Path) -> np.ndarray:
     """Decode an 8-bit RGB/RGBA/grey, non-interlaced PNG (what DS9 writes) to an array."""
     raw = Path(path).read_bytes()

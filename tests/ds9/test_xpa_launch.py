@@ -21,6 +21,7 @@ from ds9claw.ds9.xpa import XpaTransport, connect, find_targets
 from ds9claw.errors import TransportError
 
 from .conftest import run_cli
+from .helpers import message_boxes
 
 pytestmark = pytest.mark.ds9
 
@@ -202,22 +203,10 @@ def test_demo_runs_end_to_end(tmp_path, cli_env):
     assert "flagged" in proc.stdout
 
 
-def _message_boxes(transport: XpaTransport, scratch: Path) -> list[str]:
-    """The texts of the Tk message boxes open in a DS9 (modal error boxes)."""
-    from ds9claw.ds9.actions import _tcl_value
-
-    windows = _tcl_value(transport, "winfo children .", scratch).split()
-    return [
-        _tcl_value(transport, f"{w}.msg cget -text", scratch)
-        for w in windows
-        if w.startswith(".__tk__messagebox")
-    ]
-
-
 def test_session_ds9_starts_without_an_error_box(ds9):
     # DS9 8.4.1's own '-samp no' opened a modal "SAMP: not connected" box that held the
     # grab over every later dialog; start_ds9 must leave DS9 quiet and off SAMP
-    assert _message_boxes(ds9.t, ds9.scratch) == []
+    assert message_boxes(ds9.t, ds9.scratch) == []
     assert ds9.tcl("grab current") == ""
     assert ds9.get("samp") == "no"
 
@@ -226,7 +215,7 @@ def test_samp_default_starts_quietly_without_a_hub(tmp_path, cli_env):
     env = {k: v for k, v in cli_env.items() if k != "DISPLAY"}
     with start_ds9(xvfb=True, env=env, samp=None, timeout=60, cwd=tmp_path) as proc:
         transport = XpaTransport(proc.xpa_target, timeout=20)
-        assert _message_boxes(transport, tmp_path) == []
+        assert message_boxes(transport, tmp_path) == []
         assert transport.get("samp").decode().strip() == "no"
 
 

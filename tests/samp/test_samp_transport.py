@@ -196,10 +196,10 @@ def test_status_command_lists_ds9_by_title(hub, ds9):
 
 
 def test_ds9_joined_with_samp_shows_no_error_box(ds9, tmp_path):
-    from ds9claw.ds9.actions import _tcl_value
+    from ds9.helpers import message_boxes  # tests/ds9/helpers.py
+
     from ds9claw.ds9.xpa import XpaTransport
 
     xpa = XpaTransport(ds9.xpa_target, timeout=20)
-    windows = _tcl_value(xpa, "winfo children .", tmp_path).split()
-    assert not [w for w in windows if w.startswith(".__tk__messagebox")], windows
+    assert message_boxes(xpa, tmp_path) == []
     assert xpa.get("samp").decode().strip() == "yes"
