@@ -307,9 +307,11 @@ def _xpa_ready(proc: Ds9Process, xpaaccess: str, timeout: float) -> str:
     )
 
 
-def _samp_arguments(
-    samp: bool | None, env: Mapping[str, str], workdir: Path
-) -> tuple[list[str], dict[str, str]]:
+#: A SAMP lockfile url that can never name a file (nothing can live below /dev/null).
+_NO_SAMP_HUB = "std-lockurl:file:///dev/null/no-samp-hub"
+
+
+def _samp_arguments(samp: bool | None, env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
     """Return the DS9 options and environment that give the SAMP behaviour asked for.
 
     DS9 8.4.1 joins a hub at start-up when it finds one, quietly; its ``-samp no``
@@ -323,7 +325,7 @@ def _samp_arguments(
     if samp is None:
         return [], {}
     if samp is False:
-        return [], {"SAMP_HUB": f"std-lockurl:{(workdir / 'no-samp-hub').as_uri()}"}
+        return [], {"SAMP_HUB": _NO_SAMP_HUB}
     from ..samp.hub import locate_hub
 
     locate_hub(env=env)  # TransportError naming the lockfile when no hub is there
@@ -402,6 +404,7 @@ def start_ds9(
     title = title or f"ds9claw-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if xvfb is None:
         xvfb = not base.get("DISPLAY")
+    samp_args, samp_env = _samp_arguments(samp, base)  # a missing hub: before anything starts
 
     workdir = Path(tempfile.mkdtemp(prefix="ds9claw-ds9-"))
     xvfb_proc = None
@@ -424,7 +427,6 @@ def start_ds9(
             run_env.update(xpa_env)
         args = [ds9_exe, "-title", title]
         args += ["-xpa", "local"] if xpa else ["-xpa", "no"]
-        samp_args, samp_env = _samp_arguments(samp, base, workdir)
         args += samp_args
         run_env.update(samp_env)
         args += [*_NO_IIS, *extra_args]
