@@ -52,7 +52,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import stat
 import time
 import warnings
@@ -67,7 +66,15 @@ from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
 from .names import printable_name
-from .safeio import atomic_write, file_lock, fsync_file, make_backup, remove_stale_temps
+from .safeio import (
+    atomic_write,
+    copy_file_into,
+    file_lock,
+    fsync_file,
+    make_backup,
+    refuse_link,
+    remove_stale_temps,
+)
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -791,6 +798,8 @@ def commit_mask(
         report.elapsed = time.perf_counter() - t0
         return report
     _check_writable(rate, dest, in_place)
+    if backup_path is not None:
+        refuse_link(backup_path, "backup", "move it away; nothing was changed")
     try:
         with file_lock(dest, timeout=lock_timeout):
             for leftover in remove_stale_temps(dest):
@@ -1068,6 +1077,7 @@ def revert(
         raise InputError(f"{rate} does not exist: check the file name")
     rate = rate.resolve()
     backup = backup_path_for(rate)
+    refuse_link(backup, "backup", f"it is not a backup ds9claw made; {rate.name} is unchanged")
     if not backup.exists():
         raise InputError(
             f"no backup {backup.name} next to {rate.name}: nothing to revert to (was the "
@@ -1101,9 +1111,7 @@ def revert(
                 report.elapsed = time.perf_counter() - t0
                 return report
             with atomic_write(rate) as tmp:
-                shutil.copyfile(backup, tmp)
-                shutil.copystat(backup, tmp)
-                fsync_file(tmp)
+                copy_file_into(backup, tmp)
                 if not filecmp.cmp(backup, tmp, shallow=False):
                     raise CommitError(
                         f"the copy of {backup.name} differs from it; {rate} is unchanged"

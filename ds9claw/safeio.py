@@ -20,6 +20,17 @@ writes a file the user cares about.
 Temporary names are ``.<name>.tmp-<host>-<pid>-<random><suffixes>``: hidden (shell
 globs such as ``jw*_rate.fits`` never match them) and ending with the target's suffixes
 (``.fits``, ``.fits.gz``) so that writers choosing a format by extension still work.
+
+Links: the names ds9claw creates itself (lock, temporary file, backup) are never
+followed.  They are created with ``O_CREAT | O_EXCL | O_NOFOLLOW``; an existing lock
+file is opened with ``O_NOFOLLOW`` and the opened descriptor must be a regular file
+with one link (and, to be written, owned by this user); a temporary file must still be
+such a file, checked on a descriptor opened with ``O_NOFOLLOW``, before it is renamed
+into place; an existing backup name that is a link is refused.  A planted link is an
+`~ds9claw.errors.UnsafePathError` saying what was found (``lock file d/.X.lock is a
+symbolic link to /home/u/victim.txt: remove it ...``) and the file it points to is not
+touched.  Renaming over a target never writes through a link at the target's name
+either: the link itself is replaced.
 """
 
 from __future__ import annotations
@@ -27,26 +38,31 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import logging
 import os
 import secrets
 import shutil
 import socket
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import OutputExistsError
+from .errors import OutputExistsError, UnsafePathError
 
 __all__ = [
     "atomic_write",
+    "copy_file_into",
     "file_lock",
     "fsync_directory",
     "fsync_file",
     "lock_path_for",
     "make_backup",
+    "open_temp_for_writing",
     "pid_alive",
+    "refuse_link",
     "remove_stale_temps",
     "temp_path_for",
     "write_atomically",
@@ -66,6 +82,87 @@ _NO_LINK_ERRNOS = {
     errno.EMLINK,
     errno.ENOSYS,
 }
+
+
+#: Open flags that never follow a symbolic link at the last path component.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _shown(path: str | Path) -> str:
+    """A path for a one-line message (home as ``~``, control characters escaped)."""
+    from .names import printable_name
+
+    text = str(path)
+    home = str(Path("~").expanduser())
+    if home not in ("", "/", "~") and (text == home or text.startswith(home + os.sep)):
+        text = "~" + text[len(home) :]
+    return printable_name(text)
+
+
+def _link_error(path: Path, what: str, advice: str) -> UnsafePathError:
+    try:
+        target = str(Path(path).readlink())
+    except OSError:
+        target = "?"
+    return UnsafePathError(
+        f"{what} {_shown(path)} is a symbolic link to {_shown(target)}, which ds9claw does "
+        f"not follow: {advice}"
+    )
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISLNK, "symbolic link"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _check_descriptor(fd: int, path: Path, what: str, advice: str) -> os.stat_result:
+    """The opened file must be a regular file with exactly one name."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePathError(
+            f"{what} {_shown(path)} is a {_kind(st.st_mode)}, not a regular file: {advice}"
+        )
+    if st.st_nlink > 1:
+        raise UnsafePathError(
+            f"{what} {_shown(path)} has {st.st_nlink} hard links (another name shares its "
+            f"data): {advice} (ds9claw never writes through a second name)"
+        )
+    return st
+
+
+def refuse_link(path: str | Path, what: str, advice: str = "remove it") -> None:
+    """Raise `UnsafePathError` when ``path`` is a symbolic link (a missing name is fine).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A name ds9claw is about to create, write or read as its own (lock, backup).
+    what : str
+        What the name is, for the message (``"backup"``).
+    advice : str
+        What the user should do, for the message.
+
+    Raises
+    ------
+    UnsafePathError
+        Naming the link and what it points to.
+    """
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise _link_error(path, what, advice)
 
 
 def _host_tag() -> str:
@@ -135,7 +232,7 @@ def fsync_file(path: str | Path) -> None:
     path : str or pathlib.Path
         The file (it may have been written through another descriptor).
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -164,20 +261,107 @@ def fsync_directory(directory: str | Path) -> None:
 
 
 def _create_exclusive(path: Path) -> None:
-    """Create an empty file that must not exist, with the mode the umask gives."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    """Create an empty file that must not exist (nor be a link), mode 0o666 less the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
     os.close(fd)
 
 
-def _copy_mode(source: Path, target: Path) -> None:
+def open_temp_for_writing(tmp: str | Path) -> io.BufferedWriter:
+    """Open a temporary file made by `atomic_write` for writing, never through a link.
+
+    Parameters
+    ----------
+    tmp : str or pathlib.Path
+        The temporary path (it exists).
+
+    Returns
+    -------
+    io.BufferedWriter
+        A binary file, truncated, on a descriptor checked to be a regular file with
+        one name.
+
+    Raises
+    ------
+    UnsafePathError
+        When the name has become a link or another kind of file.
+    """
+    tmp = Path(tmp)
     try:
-        st = source.stat()
+        fd = os.open(tmp, os.O_WRONLY | _NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _link_error(
+                tmp, "temporary file", "remove it and try again; nothing was changed"
+            ) from None
+        raise
+    try:
+        _check_descriptor(fd, tmp, "temporary file", "remove it and try again; nothing was changed")
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "wb")
+
+
+def copy_file_into(source: str | Path, tmp: str | Path) -> None:
+    """Copy ``source``'s bytes, mode and times into a temporary file, never through a link.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        The file to copy (read only).
+    tmp : str or pathlib.Path
+        A temporary file from `atomic_write` (see `open_temp_for_writing`).
+    """
+    with open(source, "rb") as src, open_temp_for_writing(tmp) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        st = os.fstat(src.fileno())
+        os.fchmod(dst.fileno(), stat.S_IMODE(st.st_mode))
+        os.utime(dst.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.fsync(dst.fileno())
+
+
+def _seal_temp(tmp: Path, keep_mode_of: Path | None) -> None:
+    """Check the written temporary file on a no-follow descriptor, copy the mode, fsync."""
+    advice = "nothing was renamed into place; remove it and try again"
+    try:
+        fd = os.open(tmp, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _link_error(tmp, "temporary file", advice) from None
+        raise
+    try:
+        st = _check_descriptor(fd, tmp, "temporary file", advice)
+        if st.st_uid != os.geteuid():
+            raise UnsafePathError(
+                f"temporary file {_shown(tmp)} belongs to user id {st.st_uid}, not to this "
+                f"user: {advice}"
+            )
+        if keep_mode_of is not None:
+            _copy_mode(keep_mode_of, fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_mode(source: Path, fd: int) -> None:
+    """Give the file open as ``fd`` the mode (and owner, when allowed) of ``source``.
+
+    ``source`` is looked at with ``lstat``: a link at the target's name lends nothing.
+    """
+    try:
+        st = os.lstat(source)
     except FileNotFoundError:
         return
-    target.chmod(st.st_mode & 0o7777)
-    if (st.st_uid, st.st_gid) != (target.stat().st_uid, target.stat().st_gid):
+    if not stat.S_ISREG(st.st_mode):
+        return
+    os.fchmod(fd, st.st_mode & 0o7777)
+    mine = os.fstat(fd)
+    if (st.st_uid, st.st_gid) != (mine.st_uid, mine.st_gid):
         with contextlib.suppress(OSError):
-            os.chown(target, st.st_uid, st.st_gid)
+            os.fchown(fd, st.st_uid, st.st_gid)
 
 
 def _link_no_clobber(source: Path, target: Path) -> None:
@@ -224,12 +408,16 @@ def atomic_write(
     Yields
     ------
     pathlib.Path
-        The temporary path to write to (already created, empty).
+        The temporary path to write to (already created, empty, never a link; write
+        through `open_temp_for_writing` to be sure the name is not swapped under you).
 
     Raises
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
+    UnsafePathError
+        If the temporary name was replaced by a link or another kind of file while the
+        body wrote it (nothing is renamed into place; a link is removed, never followed).
     OSError
         From creating, writing, syncing or renaming the file (the target is intact).
 
@@ -245,9 +433,7 @@ def atomic_write(
     _create_exclusive(tmp)
     try:
         yield tmp
-        if keep_mode:
-            _copy_mode(path, tmp)
-        fsync_file(tmp)
+        _seal_temp(tmp, path if keep_mode else None)
         if overwrite:
             tmp.replace(path)
         else:
@@ -319,17 +505,21 @@ def make_backup(path: str | Path, backup_path: str | Path, *, link: bool = False
 
     Raises
     ------
+    UnsafePathError
+        When ``backup_path`` is a symbolic link or not a regular file (it is not
+        followed; nothing is written).
     OSError
         When the copy cannot be made (``path`` is intact; no partial backup is left).
     """
     path = Path(path)
     backup_path = Path(backup_path)
-    if os.path.lexists(backup_path):
+    if _existing_backup(backup_path):
         return False
     if link:
         try:
             os.link(path, backup_path)
         except FileExistsError:
+            _existing_backup(backup_path)  # a link planted meanwhile is refused
             return False
         except OSError as error:
             if error.errno not in _NO_LINK_ERRNOS:
@@ -340,17 +530,34 @@ def make_backup(path: str | Path, backup_path: str | Path, *, link: bool = False
             return True
     tmp = temp_path_for(backup_path)
     try:
-        shutil.copyfile(path, tmp)
-        shutil.copystat(path, tmp)
-        fsync_file(tmp)
+        _create_exclusive(tmp)
+        copy_file_into(path, tmp)
+        _seal_temp(tmp, None)
         try:
             _link_no_clobber(tmp, backup_path)
         except FileExistsError:
+            _existing_backup(backup_path)
             return False
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     fsync_directory(backup_path.parent)
+    return True
+
+
+def _existing_backup(backup_path: Path) -> bool:
+    """True if a backup exists; a link or a non-file at its name is an `UnsafePathError`."""
+    try:
+        st = os.lstat(backup_path)
+    except FileNotFoundError:
+        return False
+    advice = "move it away; nothing was changed"
+    if stat.S_ISLNK(st.st_mode):
+        raise _link_error(backup_path, "backup", advice)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePathError(
+            f"backup {_shown(backup_path)} is a {_kind(st.st_mode)}, not a file: {advice}"
+        )
     return True
 
 
@@ -364,6 +571,13 @@ def file_lock(
     ``flock`` works over it), not arbitrary programs.  The lock is released by the
     kernel when the process dies, even on ``kill -9``; a lock file left behind then is
     harmless and is reused and removed by the next holder.
+
+    The lock file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW``; one left behind is
+    opened with ``O_NOFOLLOW`` and must be a regular file with a single name.  The
+    holder writes ``<host> <pid>`` into it (only into a file of its own user), so a
+    waiting process can say who holds it.  A symbolic link, a hard link or anything
+    but a regular file at the lock name is an `~ds9claw.errors.UnsafePathError` and is
+    neither followed nor written.
 
     Parameters
     ----------
@@ -383,21 +597,20 @@ def file_lock(
     ------
     TimeoutError
         When the lock is still held by another process after ``timeout`` seconds.
+    UnsafePathError
+        When the lock name is a link or not a regular file (nothing is written).
     OSError
         When the lock file cannot be created (read-only directory ...).
     """
     lock = lock_path_for(path)
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(lock)
         try:
             _acquire(fd, lock, deadline, poll, path)
             # The previous holder may have removed the lock file while we waited: then
             # our lock is on a deleted inode and does not exclude anyone; try again.
-            try:
-                same = lock.stat().st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
+            same = _same_inode(lock, fd)
         except BaseException:
             os.close(fd)
             raise
@@ -405,14 +618,59 @@ def file_lock(
             break
         os.close(fd)
     try:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{_host_tag()} {os.getpid()}\n".encode())
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and st.st_nlink == 1:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{_host_tag()} {os.getpid()}\n".encode(), 0)
         yield lock
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        # remove the name only while it is still our file (never a link put there since)
+        if _same_inode(lock, fd):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
         os.close(fd)  # releases the flock
+
+
+_LOCK_ADVICE = "remove it (no ds9claw lock is made like this); nothing was changed"
+
+
+def _open_lock(lock: Path) -> int:
+    """Create the lock file, or open the one left behind, never through a link."""
+    flags = os.O_RDWR | _NOFOLLOW | os.O_NONBLOCK
+    while True:
+        try:
+            fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                fd = os.open(lock, flags)
+            except FileNotFoundError:
+                continue  # removed by its holder between the two calls: create it
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    raise _link_error(lock, "lock file", _LOCK_ADVICE) from None
+                if error.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV):
+                    kind = "directory" if error.errno == errno.EISDIR else "special file"
+                    raise UnsafePathError(
+                        f"lock file {_shown(lock)} is a {kind}, not a regular file: {_LOCK_ADVICE}"
+                    ) from None
+                raise
+        try:
+            _check_descriptor(fd, lock, "lock file", _LOCK_ADVICE)
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+def _same_inode(path: Path, fd: int) -> bool:
+    try:
+        named = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> None:
@@ -426,9 +684,10 @@ def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> 
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 holder = ""
-                with contextlib.suppress(OSError):
-                    holder = lock.read_text().strip()
-                who = f" (held by {holder})" if holder else ""
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    # read through our descriptor: the name may be anything by now
+                    holder = os.pread(fd, 200, 0).decode("ascii").strip()
+                who = f" (held by {_shown(holder)})" if holder else ""
                 raise TimeoutError(
                     f"{path} is locked by another ds9claw process{who}; wait for it to finish "
                     f"or remove {lock} if no such process runs"
@@ -484,8 +743,8 @@ def write_text_atomically(path: str | Path, text: str, *, make_parents: bool = F
     path = Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_write(path) as tmp, open_temp_for_writing(tmp) as handle:
+        handle.write(text.encode("utf-8"))
     return path
 
 
