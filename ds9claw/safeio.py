@@ -134,7 +134,7 @@ def _check_descriptor(fd: int, path: Path, what: str, advice: str) -> os.stat_re
     if st.st_nlink > 1:
         raise UnsafePathError(
             f"{what} {_shown(path)} has {st.st_nlink} hard links (another name shares its "
-            f"data): {advice} (ds9claw never writes through a second name)"
+            f"data), which ds9claw does not write through: {advice}"
         )
     return st
 
