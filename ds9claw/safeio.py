@@ -38,11 +38,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import io
 import logging
 import os
 import secrets
-import shutil
 import socket
 import stat
 import time
@@ -51,6 +49,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import OutputExistsError, UnsafePathError
+from .nofollow import (
+    NOFOLLOW,
+    check_descriptor,
+    copy_file_into,
+    file_kind,
+    link_error,
+    open_temp_for_writing,
+    refuse_link,
+    seal_temp,
+    shown,
+)
 
 __all__ = [
     "atomic_write",
@@ -82,87 +91,6 @@ _NO_LINK_ERRNOS = {
     errno.EMLINK,
     errno.ENOSYS,
 }
-
-
-#: Open flags that never follow a symbolic link at the last path component.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def _shown(path: str | Path) -> str:
-    """A path for a one-line message (home as ``~``, control characters escaped)."""
-    from .names import printable_name
-
-    text = str(path)
-    home = str(Path("~").expanduser())
-    if home not in ("", "/", "~") and (text == home or text.startswith(home + os.sep)):
-        text = "~" + text[len(home) :]
-    return printable_name(text)
-
-
-def _link_error(path: Path, what: str, advice: str) -> UnsafePathError:
-    try:
-        target = str(Path(path).readlink())
-    except OSError:
-        target = "?"
-    return UnsafePathError(
-        f"{what} {_shown(path)} is a symbolic link to {_shown(target)}, which ds9claw does "
-        f"not follow: {advice}"
-    )
-
-
-def _kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "directory"),
-        (stat.S_ISFIFO, "named pipe"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISLNK, "symbolic link"),
-    ):
-        if test(mode):
-            return name
-    return "special file"
-
-
-def _check_descriptor(fd: int, path: Path, what: str, advice: str) -> os.stat_result:
-    """The opened file must be a regular file with exactly one name."""
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnsafePathError(
-            f"{what} {_shown(path)} is a {_kind(st.st_mode)}, not a regular file: {advice}"
-        )
-    if st.st_nlink > 1:
-        raise UnsafePathError(
-            f"{what} {_shown(path)} has {st.st_nlink} hard links (another name shares its "
-            f"data), which ds9claw does not write through: {advice}"
-        )
-    return st
-
-
-def refuse_link(path: str | Path, what: str, advice: str = "remove it") -> None:
-    """Raise `UnsafePathError` when ``path`` is a symbolic link (a missing name is fine).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A name ds9claw is about to create, write or read as its own (lock, backup).
-    what : str
-        What the name is, for the message (``"backup"``).
-    advice : str
-        What the user should do, for the message.
-
-    Raises
-    ------
-    UnsafePathError
-        Naming the link and what it points to.
-    """
-    path = Path(path)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(st.st_mode):
-        raise _link_error(path, what, advice)
 
 
 def _host_tag() -> str:
@@ -232,7 +160,7 @@ def fsync_file(path: str | Path) -> None:
     path : str or pathlib.Path
         The file (it may have been written through another descriptor).
     """
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -262,106 +190,8 @@ def fsync_directory(directory: str | Path) -> None:
 
 def _create_exclusive(path: Path) -> None:
     """Create an empty file that must not exist (nor be a link), mode 0o666 less the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666)
     os.close(fd)
-
-
-def open_temp_for_writing(tmp: str | Path) -> io.BufferedWriter:
-    """Open a temporary file made by `atomic_write` for writing, never through a link.
-
-    Parameters
-    ----------
-    tmp : str or pathlib.Path
-        The temporary path (it exists).
-
-    Returns
-    -------
-    io.BufferedWriter
-        A binary file, truncated, on a descriptor checked to be a regular file with
-        one name.
-
-    Raises
-    ------
-    UnsafePathError
-        When the name has become a link or another kind of file.
-    """
-    tmp = Path(tmp)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | _NOFOLLOW | os.O_NONBLOCK)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise _link_error(
-                tmp, "temporary file", "remove it and try again; nothing was changed"
-            ) from None
-        raise
-    try:
-        _check_descriptor(fd, tmp, "temporary file", "remove it and try again; nothing was changed")
-        os.set_blocking(fd, True)
-        os.ftruncate(fd, 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    return os.fdopen(fd, "wb")
-
-
-def copy_file_into(source: str | Path, tmp: str | Path) -> None:
-    """Copy ``source``'s bytes, mode and times into a temporary file, never through a link.
-
-    Parameters
-    ----------
-    source : str or pathlib.Path
-        The file to copy (read only).
-    tmp : str or pathlib.Path
-        A temporary file from `atomic_write` (see `open_temp_for_writing`).
-    """
-    with open(source, "rb") as src, open_temp_for_writing(tmp) as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.flush()
-        st = os.fstat(src.fileno())
-        os.fchmod(dst.fileno(), stat.S_IMODE(st.st_mode))
-        os.utime(dst.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.fsync(dst.fileno())
-
-
-def _seal_temp(tmp: Path, keep_mode_of: Path | None) -> None:
-    """Check the written temporary file on a no-follow descriptor, copy the mode, fsync."""
-    advice = "nothing was renamed into place; remove it and try again"
-    try:
-        fd = os.open(tmp, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise _link_error(tmp, "temporary file", advice) from None
-        raise
-    try:
-        st = _check_descriptor(fd, tmp, "temporary file", advice)
-        if st.st_uid != os.geteuid():
-            raise UnsafePathError(
-                f"temporary file {_shown(tmp)} belongs to user id {st.st_uid}, not to this "
-                f"user: {advice}"
-            )
-        if keep_mode_of is not None:
-            _copy_mode(keep_mode_of, fd)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _copy_mode(source: Path, fd: int) -> None:
-    """Give the file open as ``fd`` the mode (and owner, when allowed) of ``source``.
-
-    ``source`` is looked at with ``lstat``: a link at the target's name lends nothing.
-    """
-    try:
-        st = os.lstat(source)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISREG(st.st_mode):
-        return
-    os.fchmod(fd, st.st_mode & 0o7777)
-    mine = os.fstat(fd)
-    if (st.st_uid, st.st_gid) != (mine.st_uid, mine.st_gid):
-        with contextlib.suppress(OSError):
-            os.fchown(fd, st.st_uid, st.st_gid)
 
 
 def _link_no_clobber(source: Path, target: Path) -> None:
@@ -433,7 +263,7 @@ def atomic_write(
     _create_exclusive(tmp)
     try:
         yield tmp
-        _seal_temp(tmp, path if keep_mode else None)
+        seal_temp(tmp, path if keep_mode else None)
         if overwrite:
             tmp.replace(path)
         else:
@@ -532,7 +362,7 @@ def make_backup(path: str | Path, backup_path: str | Path, *, link: bool = False
     try:
         _create_exclusive(tmp)
         copy_file_into(path, tmp)
-        _seal_temp(tmp, None)
+        seal_temp(tmp, None)
         try:
             _link_no_clobber(tmp, backup_path)
         except FileExistsError:
@@ -553,10 +383,10 @@ def _existing_backup(backup_path: Path) -> bool:
         return False
     advice = "move it away; nothing was changed"
     if stat.S_ISLNK(st.st_mode):
-        raise _link_error(backup_path, "backup", advice)
+        raise link_error(backup_path, "backup", advice)
     if not stat.S_ISREG(st.st_mode):
         raise UnsafePathError(
-            f"backup {_shown(backup_path)} is a {_kind(st.st_mode)}, not a file: {advice}"
+            f"backup {shown(backup_path)} is a {file_kind(st.st_mode)}, not a file: {advice}"
         )
     return True
 
@@ -637,7 +467,7 @@ _LOCK_ADVICE = "remove it (no ds9claw lock is made like this); nothing was chang
 
 def _open_lock(lock: Path) -> int:
     """Create the lock file, or open the one left behind, never through a link."""
-    flags = os.O_RDWR | _NOFOLLOW | os.O_NONBLOCK
+    flags = os.O_RDWR | NOFOLLOW | os.O_NONBLOCK
     while True:
         try:
             fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666)
@@ -648,15 +478,15 @@ def _open_lock(lock: Path) -> int:
                 continue  # removed by its holder between the two calls: create it
             except OSError as error:
                 if error.errno == errno.ELOOP:
-                    raise _link_error(lock, "lock file", _LOCK_ADVICE) from None
+                    raise link_error(lock, "lock file", _LOCK_ADVICE) from None
                 if error.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV):
                     kind = "directory" if error.errno == errno.EISDIR else "special file"
                     raise UnsafePathError(
-                        f"lock file {_shown(lock)} is a {kind}, not a regular file: {_LOCK_ADVICE}"
+                        f"lock file {shown(lock)} is a {kind}, not a regular file: {_LOCK_ADVICE}"
                     ) from None
                 raise
         try:
-            _check_descriptor(fd, lock, "lock file", _LOCK_ADVICE)
+            check_descriptor(fd, lock, "lock file", _LOCK_ADVICE)
             os.set_blocking(fd, True)
         except BaseException:
             os.close(fd)
@@ -687,7 +517,7 @@ def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> 
                 with contextlib.suppress(OSError, UnicodeDecodeError):
                     # read through our descriptor: the name may be anything by now
                     holder = os.pread(fd, 200, 0).decode("ascii").strip()
-                who = f" (held by {_shown(holder)})" if holder else ""
+                who = f" (held by {shown(holder)})" if holder else ""
                 raise TimeoutError(
                     f"{path} is locked by another ds9claw process{who}; wait for it to finish "
                     f"or remove {lock} if no such process runs"
