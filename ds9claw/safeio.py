@@ -607,8 +607,13 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
         pid_text = entry.name[len(prefix) :].split("-", 1)[0]
         if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
+        if not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
+            _log.warning(
+                "%s looks like a leftover temporary file but is not a file: kept", entry.path
+            )
+            continue
         with contextlib.suppress(FileNotFoundError):
-            Path(entry.path).unlink()
+            Path(entry.path).unlink()  # removes a link itself, never what it points to
             removed.append(Path(entry.path))
             _log.info("removed %s left by an interrupted write", entry.path)
     return removed

@@ -243,3 +243,22 @@ def test_detect_products_never_follow_a_link_at_their_name(example_copy, tmp_pat
     assert done.returncode == 0, done.stderr
     assert victim.read_bytes() == VICTIM_BYTES
     assert not seed.is_symlink() and seed.read_bytes()[:9] == b"SIMPLE  ="
+
+
+def test_planted_leftover_temporaries_are_removed_as_links_or_kept(setup):
+    """Names that look like a killed writer's temporaries: links removed, never followed."""
+    _home, victim, rate, mask = setup
+    from ds9claw.safeio import remove_stale_temps, temp_path_for
+
+    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
+    fake = temp_path_for(rate)
+    prefix, _, rest = fake.name.partition(f"-{os.getpid()}-")
+    as_link = rate.with_name(f"{prefix}-{dead_pid}-{rest}")
+    as_dir = rate.with_name(f"{prefix}-{dead_pid}-0000abcd.fits")
+    as_link.symlink_to(victim)
+    as_dir.mkdir()
+    assert remove_stale_temps(rate) == [as_link]
+    assert victim.read_bytes() == VICTIM_BYTES
+    assert as_dir.is_dir() and not os.path.lexists(as_link)
+    assert commit_mask(rate, [mask]).status == "committed"
+    assert victim.read_bytes() == VICTIM_BYTES
