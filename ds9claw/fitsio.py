@@ -157,14 +157,22 @@ def read_exposure(path: str | Path, *, read_dq: bool = True) -> Exposure:
 
     from .fitscheck import check_complete
 
-    check_complete(path)  # a file cut short is refused before astropy reads it
+    layout = check_complete(path)  # a file cut short is refused before astropy reads it
     try:
         with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            return _exposure_from_hdul(hdul, name=str(path), path=path, read_dq=read_dq)
+            exposure = _exposure_from_hdul(hdul, name=str(path), path=path, read_dq=read_dq)
     except InputError:
         raise
     except (OSError, ValueError, TypeError, EOFError) as error:
         raise InputError(f"{path} is not a readable FITS file ({_short(error)})") from None
+    if read_dq and layout.datamodel and "DQ" not in layout.extnames:
+        _log.warning(
+            "%s: a JWST %s file without a DQ extension (damaged?): every finite pixel is "
+            "taken as valid",
+            path,
+            layout.datamodel,
+        )
+    return exposure
 
 
 def exposure_from_bytes(data: bytes, *, name: str = "DS9 frame", read_dq: bool = True) -> Exposure:

@@ -143,6 +143,14 @@ def test_rate_without_dq_gives_one_line(damaged):
         del hdul["DQ"]
         hdul.writeto(rate)
     before, names = rate.read_bytes(), _listing(folder)
+    detect = _run("detect", str(rate), "--include-region", str(folder / "r_claws.pix.reg"))
+    assert detect.returncode == 0, detect.stderr
+    assert detect.stderr.splitlines()[0] == (
+        f"ds9claw: {rate}: a JWST ImageModel file without a DQ extension (damaged?): every "
+        "finite pixel is taken as valid"
+    )
+    for product in folder.glob("nodq_rate_claws_seed_image*.fits"):
+        product.unlink()
     line = _error_line(_run("commit", str(rate), str(folder / "claws_mask.fits")))
     assert f"stdatamodels cannot open {rate.resolve()} (KeyError:" in line
     assert "the file is damaged" in line and "nothing was written" in line
