@@ -178,11 +178,23 @@ def copy_file_into(source: str | Path, tmp: str | Path) -> None:
     Parameters
     ----------
     source : str or pathlib.Path
-        The file to copy (read only).
+        The file to copy (read only; a symbolic link is refused, not followed: callers
+        resolve a link the user gave before).
     tmp : str or pathlib.Path
         A temporary file from `atomic_write` (see `open_temp_for_writing`).
+
+    Raises
+    ------
+    UnsafePathError
+        When ``source`` is a symbolic link or ``tmp`` is no longer a plain file.
     """
-    with open(source, "rb") as src, open_temp_for_writing(tmp) as dst:
+    try:
+        source_fd = os.open(source, os.O_RDONLY | NOFOLLOW)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise link_error(Path(source), "file", "nothing was changed") from None
+        raise
+    with os.fdopen(source_fd, "rb") as src, open_temp_for_writing(tmp) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
         dst.flush()
         st = os.fstat(src.fileno())
