@@ -262,3 +262,30 @@ def test_planted_leftover_temporaries_are_removed_as_links_or_kept(setup):
     assert as_dir.is_dir() and not os.path.lexists(as_link)
     assert commit_mask(rate, [mask]).status == "committed"
     assert victim.read_bytes() == VICTIM_BYTES
+
+
+def test_copy_file_into_refuses_a_linked_source_and_a_swapped_temporary(tmp_path):
+    from ds9claw.safeio import copy_file_into
+
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(VICTIM_BYTES)
+    source = tmp_path / "backup.fits"
+    source.symlink_to(victim)
+    target = tmp_path / "x_rate.fits"
+    target.write_bytes(b"committed")
+    with pytest.raises(UnsafePathError, match="file .*backup.fits is a symbolic link"):
+        with atomic_write(target) as tmp:
+            copy_file_into(source, tmp)
+    assert target.read_bytes() == b"committed"
+    source.unlink()
+    source.write_bytes(b"pre-commit")
+    with pytest.raises(UnsafePathError, match="temporary file .* is a symbolic link"):
+        with atomic_write(target) as tmp:
+            tmp.unlink()
+            tmp.symlink_to(victim)
+            copy_file_into(source, tmp)
+    assert victim.read_bytes() == VICTIM_BYTES and target.read_bytes() == b"committed"
+    with atomic_write(target) as tmp:
+        copy_file_into(source, tmp)
+    assert target.read_bytes() == b"pre-commit"
+    assert _listing(tmp_path) == ["backup.fits", "victim.txt", "x_rate.fits"]
