@@ -32,6 +32,7 @@ from .fitsio import (
     refuse_existing,
     write_fits_atomically,
 )
+from .names import printable_name
 from .regions import RegionSource, region_masks
 
 __all__ = [
@@ -132,7 +133,9 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     A name with ``{stem}`` (``X_cal``), ``{dataset}`` (``X``: the stem without
     ``_cal``/``_rate``/``_i2d``), ``{name}`` (file name) or ``{dir}`` (its directory)
     is filled in for the image; a relative template is taken relative to the image's
-    directory.  A name without placeholders is used as it is.
+    directory.  ``{{`` and ``}}`` stand for literal braces (as in `str.format`).  A
+    name without placeholders, or one naming an existing file as it is (a file called
+    ``brace{x}_claws.pix.reg``), is used as it is.
 
     Parameters
     ----------
@@ -144,12 +147,16 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    InputError
+        For an unknown placeholder or a malformed template (a lone brace).
     """
     from .fitsio import stem_of
+    from .names import expand_name_template
 
     text = str(template)
-    if "{" not in text:
-        return Path(text)
     image_path = Path(image_path)
     stem = stem_of(image_path)
     dataset = stem
@@ -157,16 +164,27 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
         if dataset.endswith(tail):
             dataset = dataset[: -len(tail)]
             break
+    fields = {
+        "stem": stem,
+        "dataset": dataset,
+        "name": image_path.name,
+        "dir": str(image_path.parent),
+    }
     try:
-        filled = text.format(
-            stem=stem, dataset=dataset, name=image_path.name, dir=str(image_path.parent)
-        )
-    except (KeyError, IndexError, ValueError) as error:
+        filled, expanded = expand_name_template(text, fields)
+    except KeyError as error:
         raise InputError(
-            f"region template {text!r} has an unknown placeholder {error}; "
-            "use {stem}, {dataset}, {name} or {dir}"
+            f"region template {text!r} has an unknown placeholder {error} and no file has "
+            "that name; use {stem}, {dataset}, {name} or {dir}, and {{ }} for literal braces"
+        ) from None
+    except (IndexError, ValueError) as error:
+        raise InputError(
+            f"region template {text!r} is malformed ({error}) and no file has that name; "
+            "write {{ and }} for literal braces"
         ) from None
     path = Path(filled)
+    if not expanded:
+        return path
     return path if path.is_absolute() or "{dir}" in text else image_path.parent / path
 
 
@@ -185,7 +203,8 @@ def provenance_cards(
     params : DetectionParameters
         Parameters used.
     source : str
-        Input file name.
+        Input file name (recorded with tabs and non-ASCII characters escaped, see
+        `ds9claw.names.printable_name`, since FITS cards hold printable ASCII only).
     include, exclude : sequence of RegionSource
         Region sources used (names and sha256 are recorded).
     result : DetectionResult, optional
@@ -199,7 +218,7 @@ def provenance_cards(
     cards: list[tuple[str, object, str]] = [
         ("CLAWSOFT", "ds9claw", "software that made this file"),
         ("CLAWVER", __version__, "ds9claw version"),
-        ("CLAWINP", Path(source).name, "input image"),
+        ("CLAWINP", printable_name(Path(source).name), "input image"),
         ("CLAWSIG", params.sigma, "detection sigma"),
         ("CLAWLSIG", params.lsigma if params.lsigma is not None else none, "lower sigma"),
         ("CLAWUSIG", params.usigma if params.usigma is not None else none, "upper sigma"),
@@ -215,7 +234,8 @@ def provenance_cards(
     ]
     for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
         for number, region in enumerate(sources, start=1):
-            cards.append((f"{prefix}R{number:02d}"[:8], Path(region.name).name, "region"))
+            name = printable_name(Path(region.name).name)
+            cards.append((f"{prefix}R{number:02d}"[:8], name, "region"))
             cards.append((f"{prefix}S{number:02d}"[:8], region.sha256, ""))
     if result is not None:
         cards.append(("CLAWRMS", result.rms_value, "noise used in the threshold"))

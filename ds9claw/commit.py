@@ -52,7 +52,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import stat
 import time
 import warnings
@@ -66,7 +65,16 @@ import numpy as np
 from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
-from .safeio import atomic_write, file_lock, fsync_file, make_backup, remove_stale_temps
+from .names import printable_name
+from .safeio import (
+    atomic_write,
+    copy_file_into,
+    file_lock,
+    fsync_file,
+    make_backup,
+    refuse_link,
+    remove_stale_temps,
+)
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -314,7 +322,9 @@ def expand_mask_template(template: str, rate: str | Path) -> Path:
     template : str
         A path with optional fields: ``{dataset}`` (`dataset_name`), ``{stem}`` (file
         name without ``.fits``), ``{name}`` (file name) and ``{dir}`` (the rate file's
-        directory).  A template without fields is the same mask for every file.
+        directory); ``{{`` and ``}}`` are literal braces.  A template without fields,
+        or one naming an existing file as it is (``brace{x}_mask.fits``), is the same
+        mask for every file.
     rate : str or pathlib.Path
         The rate file.
 
@@ -328,6 +338,8 @@ def expand_mask_template(template: str, rate: str | Path) -> Path:
     ParameterError
         For an unknown field or a malformed template.
     """
+    from .names import expand_name_template
+
     rate = Path(rate)
     match = _FITS_NAME.search(rate.name)
     fields = {
@@ -337,14 +349,17 @@ def expand_mask_template(template: str, rate: str | Path) -> Path:
         "dir": str(rate.parent),
     }
     try:
-        return Path(template.format(**fields))
+        return Path(expand_name_template(template, fields)[0])
     except KeyError as error:
         raise ParameterError(
-            f"unknown field {{{error.args[0]}}} in mask template {template!r}; use "
-            "{dataset}, {stem}, {name} or {dir}"
+            f"unknown field {{{error.args[0]}}} in mask template {template!r} and no file has "
+            "that name; use {dataset}, {stem}, {name} or {dir}, and {{ }} for literal braces"
         ) from None
     except (ValueError, IndexError) as error:
-        raise ParameterError(f"malformed mask template {template!r}: {error}") from None
+        raise ParameterError(
+            f"malformed mask template {template!r} ({error}) and no file has that name; write "
+            "{{ and }} for literal braces"
+        ) from None
 
 
 # --------------------------------------------------------------------------- target
@@ -387,6 +402,9 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:
         raise InputError(f"cannot read {path}: {error.strerror}") from None
     if head != _FITS_MAGIC:
         raise InputError(f"{path} is not a FITS file: give a JWST *_rate.fits or *_cal.fits")
+    from .fitscheck import check_complete
+
+    check_complete(path)  # a file cut short (in an HDU or before ASDF) is refused
     try:
         with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
             primary = hdul[0].header
@@ -615,7 +633,8 @@ def _parse_fill(fill_value: float | str) -> float:
 def _describe(
     masks: Sequence[MaskInput], bits: int, fill: float, n_masked: int, n_flagged: int
 ) -> str:
-    names = ", ".join(f"{m.path.name} (sha256 {m.sha256})" for m in masks)
+    # FITS HISTORY cards take printable ASCII only: tabs and non-ASCII letters are escaped
+    names = ", ".join(f"{printable_name(m.path.name)} (sha256 {m.sha256})" for m in masks)
     label = "mask" if len(masks) == 1 else "masks"
     flags = "+".join(flag_names(bits)) or str(bits)
     return (
@@ -650,10 +669,17 @@ class _Captured:
 def _open_model(path: Path, datamodel: str):
     from stdatamodels.jwst import datamodels
 
-    with _Captured(path):
-        if datamodel == "ImageModel":
-            return datamodels.ImageModel(str(path))
-        return datamodels.open(str(path))
+    try:
+        with _Captured(path):
+            if datamodel == "ImageModel":
+                return datamodels.ImageModel(str(path))
+            return datamodels.open(str(path))
+    except Exception as error:  # noqa: BLE001 - stdatamodels, asdf and astropy raise many kinds
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise InputError(
+            f"stdatamodels cannot open {path} ({type(error).__name__}: {first}): the file is "
+            "damaged (an extension removed or changed?); nothing was written"
+        ) from None
 
 
 def _space_hint(error: OSError) -> str:
@@ -772,6 +798,8 @@ def commit_mask(
         report.elapsed = time.perf_counter() - t0
         return report
     _check_writable(rate, dest, in_place)
+    if backup_path is not None:
+        refuse_link(backup_path, "backup", "move it away; nothing was changed")
     try:
         with file_lock(dest, timeout=lock_timeout):
             for leftover in remove_stale_temps(dest):
@@ -903,8 +931,8 @@ def _commit_locked(rate, dest, target, loaded, mask, bits, fill, report) -> None
                 from stdatamodels.util import create_history_entry
 
                 model.history.append(create_history_entry(report.history, dict(SOFTWARE)))
-            if dest != rate:
-                model.meta.filename = dest.name
+            # stdatamodels set it to the file's name; FITS cards hold printable ASCII only
+            model.meta.filename = printable_name(dest.name)
         with atomic_write(dest) as tmp:
             try:
                 with _Captured(rate):
@@ -1049,6 +1077,7 @@ def revert(
         raise InputError(f"{rate} does not exist: check the file name")
     rate = rate.resolve()
     backup = backup_path_for(rate)
+    refuse_link(backup, "backup", f"it is not a backup ds9claw made; {rate.name} is unchanged")
     if not backup.exists():
         raise InputError(
             f"no backup {backup.name} next to {rate.name}: nothing to revert to (was the "
@@ -1082,9 +1111,7 @@ def revert(
                 report.elapsed = time.perf_counter() - t0
                 return report
             with atomic_write(rate) as tmp:
-                shutil.copyfile(backup, tmp)
-                shutil.copystat(backup, tmp)
-                fsync_file(tmp)
+                copy_file_into(backup, tmp)
                 if not filecmp.cmp(backup, tmp, shallow=False):
                     raise CommitError(
                         f"the copy of {backup.name} differs from it; {rate} is unchanged"

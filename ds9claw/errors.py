@@ -14,6 +14,7 @@ __all__ = [
     "ParameterError",
     "RegionError",
     "TransportError",
+    "UnsafePathError",
 ]
 
 
@@ -44,6 +45,14 @@ class RegionError(InputError):
 
 class OutputExistsError(InputError):
     """An output file exists and ``overwrite`` was not asked for."""
+
+
+class UnsafePathError(InputError):
+    """A lock, temporary file or backup name is a symbolic link, a hard link or not a file.
+
+    ds9claw never writes through such a name (someone may have planted it to make
+    ds9claw overwrite another file); the message says what was found and what to do.
+    """
 
 
 class TransportError(Ds9ClawError):

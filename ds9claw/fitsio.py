@@ -145,7 +145,8 @@ def read_exposure(path: str | Path, *, read_dq: bool = True) -> Exposure:
     Raises
     ------
     InputError
-        When the file is missing, not FITS, holds no image, or holds a cube.
+        When the file is missing, not FITS, cut short (`ds9claw.fitscheck`), holds no
+        image, or holds a cube.
     """
     path = Path(path)
     if not path.exists():
@@ -154,13 +155,24 @@ def read_exposure(path: str | Path, *, read_dq: bool = True) -> Exposure:
         raise InputError(f"{path} is a directory: give a FITS file such as X_cal.fits")
     from astropy.io import fits
 
+    from .fitscheck import check_complete
+
+    layout = check_complete(path)  # a file cut short is refused before astropy reads it
     try:
         with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            return _exposure_from_hdul(hdul, name=str(path), path=path, read_dq=read_dq)
+            exposure = _exposure_from_hdul(hdul, name=str(path), path=path, read_dq=read_dq)
     except InputError:
         raise
     except (OSError, ValueError, TypeError, EOFError) as error:
         raise InputError(f"{path} is not a readable FITS file ({_short(error)})") from None
+    if read_dq and layout.datamodel and "DQ" not in layout.extnames:
+        _log.warning(
+            "%s: a JWST %s file without a DQ extension (damaged?): every finite pixel is "
+            "taken as valid",
+            path,
+            layout.datamodel,
+        )
+    return exposure
 
 
 def exposure_from_bytes(data: bytes, *, name: str = "DS9 frame", read_dq: bool = True) -> Exposure:
@@ -188,6 +200,9 @@ def exposure_from_bytes(data: bytes, *, name: str = "DS9 frame", read_dq: bool =
         raise InputError(f"{name} is empty: no image is loaded")
     from astropy.io import fits
 
+    from .fitscheck import check_complete
+
+    check_complete(data, name=name)
     try:
         with fits.open(io.BytesIO(data), memmap=False) as hdul:
             return _exposure_from_hdul(hdul, name=name, path=None, read_dq=read_dq)

@@ -20,6 +20,17 @@ writes a file the user cares about.
 Temporary names are ``.<name>.tmp-<host>-<pid>-<random><suffixes>``: hidden (shell
 globs such as ``jw*_rate.fits`` never match them) and ending with the target's suffixes
 (``.fits``, ``.fits.gz``) so that writers choosing a format by extension still work.
+
+Links: the names ds9claw creates itself (lock, temporary file, backup) are never
+followed.  They are created with ``O_CREAT | O_EXCL | O_NOFOLLOW``; an existing lock
+file is opened with ``O_NOFOLLOW`` and the opened descriptor must be a regular file
+with one link (and, to be written, owned by this user); a temporary file must still be
+such a file, checked on a descriptor opened with ``O_NOFOLLOW``, before it is renamed
+into place; an existing backup name that is a link is refused.  A planted link is an
+`~ds9claw.errors.UnsafePathError` saying what was found (``lock file d/.X.lock is a
+symbolic link to /home/u/victim.txt: remove it ...``) and the file it points to is not
+touched.  Renaming over a target never writes through a link at the target's name
+either: the link itself is replaced.
 """
 
 from __future__ import annotations
@@ -30,23 +41,37 @@ import fcntl
 import logging
 import os
 import secrets
-import shutil
 import socket
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import OutputExistsError
+from .errors import OutputExistsError, UnsafePathError
+from .nofollow import (
+    NOFOLLOW,
+    check_descriptor,
+    copy_file_into,
+    file_kind,
+    link_error,
+    open_temp_for_writing,
+    refuse_link,
+    seal_temp,
+    shown,
+)
 
 __all__ = [
     "atomic_write",
+    "copy_file_into",
     "file_lock",
     "fsync_directory",
     "fsync_file",
     "lock_path_for",
     "make_backup",
+    "open_temp_for_writing",
     "pid_alive",
+    "refuse_link",
     "remove_stale_temps",
     "temp_path_for",
     "write_atomically",
@@ -135,7 +160,7 @@ def fsync_file(path: str | Path) -> None:
     path : str or pathlib.Path
         The file (it may have been written through another descriptor).
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -164,20 +189,9 @@ def fsync_directory(directory: str | Path) -> None:
 
 
 def _create_exclusive(path: Path) -> None:
-    """Create an empty file that must not exist, with the mode the umask gives."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    """Create an empty file that must not exist (nor be a link), mode 0o666 less the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666)
     os.close(fd)
-
-
-def _copy_mode(source: Path, target: Path) -> None:
-    try:
-        st = source.stat()
-    except FileNotFoundError:
-        return
-    target.chmod(st.st_mode & 0o7777)
-    if (st.st_uid, st.st_gid) != (target.stat().st_uid, target.stat().st_gid):
-        with contextlib.suppress(OSError):
-            os.chown(target, st.st_uid, st.st_gid)
 
 
 def _link_no_clobber(source: Path, target: Path) -> None:
@@ -224,12 +238,16 @@ def atomic_write(
     Yields
     ------
     pathlib.Path
-        The temporary path to write to (already created, empty).
+        The temporary path to write to (already created, empty, never a link; write
+        through `open_temp_for_writing` to be sure the name is not swapped under you).
 
     Raises
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
+    UnsafePathError
+        If the temporary name was replaced by a link or another kind of file while the
+        body wrote it (nothing is renamed into place; a link is removed, never followed).
     OSError
         From creating, writing, syncing or renaming the file (the target is intact).
 
@@ -245,9 +263,7 @@ def atomic_write(
     _create_exclusive(tmp)
     try:
         yield tmp
-        if keep_mode:
-            _copy_mode(path, tmp)
-        fsync_file(tmp)
+        seal_temp(tmp, path if keep_mode else None)
         if overwrite:
             tmp.replace(path)
         else:
@@ -319,17 +335,21 @@ def make_backup(path: str | Path, backup_path: str | Path, *, link: bool = False
 
     Raises
     ------
+    UnsafePathError
+        When ``backup_path`` is a symbolic link or not a regular file (it is not
+        followed; nothing is written).
     OSError
         When the copy cannot be made (``path`` is intact; no partial backup is left).
     """
     path = Path(path)
     backup_path = Path(backup_path)
-    if os.path.lexists(backup_path):
+    if _existing_backup(backup_path):
         return False
     if link:
         try:
             os.link(path, backup_path)
         except FileExistsError:
+            _existing_backup(backup_path)  # a link planted meanwhile is refused
             return False
         except OSError as error:
             if error.errno not in _NO_LINK_ERRNOS:
@@ -340,17 +360,34 @@ def make_backup(path: str | Path, backup_path: str | Path, *, link: bool = False
             return True
     tmp = temp_path_for(backup_path)
     try:
-        shutil.copyfile(path, tmp)
-        shutil.copystat(path, tmp)
-        fsync_file(tmp)
+        _create_exclusive(tmp)
+        copy_file_into(path, tmp)
+        seal_temp(tmp, None)
         try:
             _link_no_clobber(tmp, backup_path)
         except FileExistsError:
+            _existing_backup(backup_path)
             return False
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     fsync_directory(backup_path.parent)
+    return True
+
+
+def _existing_backup(backup_path: Path) -> bool:
+    """True if a backup exists; a link or a non-file at its name is an `UnsafePathError`."""
+    try:
+        st = os.lstat(backup_path)
+    except FileNotFoundError:
+        return False
+    advice = "move it away; nothing was changed"
+    if stat.S_ISLNK(st.st_mode):
+        raise link_error(backup_path, "backup", advice)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePathError(
+            f"backup {shown(backup_path)} is a {file_kind(st.st_mode)}, not a file: {advice}"
+        )
     return True
 
 
@@ -364,6 +401,13 @@ def file_lock(
     ``flock`` works over it), not arbitrary programs.  The lock is released by the
     kernel when the process dies, even on ``kill -9``; a lock file left behind then is
     harmless and is reused and removed by the next holder.
+
+    The lock file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW``; one left behind is
+    opened with ``O_NOFOLLOW`` and must be a regular file with a single name.  The
+    holder writes ``<host> <pid>`` into it (only into a file of its own user), so a
+    waiting process can say who holds it.  A symbolic link, a hard link or anything
+    but a regular file at the lock name is an `~ds9claw.errors.UnsafePathError` and is
+    neither followed nor written.
 
     Parameters
     ----------
@@ -383,21 +427,20 @@ def file_lock(
     ------
     TimeoutError
         When the lock is still held by another process after ``timeout`` seconds.
+    UnsafePathError
+        When the lock name is a link or not a regular file (nothing is written).
     OSError
         When the lock file cannot be created (read-only directory ...).
     """
     lock = lock_path_for(path)
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(lock)
         try:
             _acquire(fd, lock, deadline, poll, path)
             # The previous holder may have removed the lock file while we waited: then
             # our lock is on a deleted inode and does not exclude anyone; try again.
-            try:
-                same = lock.stat().st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
+            same = _same_inode(lock, fd)
         except BaseException:
             os.close(fd)
             raise
@@ -405,14 +448,59 @@ def file_lock(
             break
         os.close(fd)
     try:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{_host_tag()} {os.getpid()}\n".encode())
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and st.st_nlink == 1:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{_host_tag()} {os.getpid()}\n".encode(), 0)
         yield lock
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        # remove the name only while it is still our file (never a link put there since)
+        if _same_inode(lock, fd):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
         os.close(fd)  # releases the flock
+
+
+_LOCK_ADVICE = "remove it (no ds9claw lock is made like this); nothing was changed"
+
+
+def _open_lock(lock: Path) -> int:
+    """Create the lock file, or open the one left behind, never through a link."""
+    flags = os.O_RDWR | NOFOLLOW | os.O_NONBLOCK
+    while True:
+        try:
+            fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                fd = os.open(lock, flags)
+            except FileNotFoundError:
+                continue  # removed by its holder between the two calls: create it
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    raise link_error(lock, "lock file", _LOCK_ADVICE) from None
+                if error.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV):
+                    kind = "directory" if error.errno == errno.EISDIR else "special file"
+                    raise UnsafePathError(
+                        f"lock file {shown(lock)} is a {kind}, not a regular file: {_LOCK_ADVICE}"
+                    ) from None
+                raise
+        try:
+            check_descriptor(fd, lock, "lock file", _LOCK_ADVICE)
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+def _same_inode(path: Path, fd: int) -> bool:
+    try:
+        named = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> None:
@@ -426,9 +514,10 @@ def _acquire(fd: int, lock: Path, deadline: float | None, poll: float, path) -> 
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 holder = ""
-                with contextlib.suppress(OSError):
-                    holder = lock.read_text().strip()
-                who = f" (held by {holder})" if holder else ""
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    # read through our descriptor: the name may be anything by now
+                    holder = os.pread(fd, 200, 0).decode("ascii").strip()
+                who = f" (held by {shown(holder)})" if holder else ""
                 raise TimeoutError(
                     f"{path} is locked by another ds9claw process{who}; wait for it to finish "
                     f"or remove {lock} if no such process runs"
@@ -484,8 +573,8 @@ def write_text_atomically(path: str | Path, text: str, *, make_parents: bool = F
     path = Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_write(path) as tmp, open_temp_for_writing(tmp) as handle:
+        handle.write(text.encode("utf-8"))
     return path
 
 
@@ -518,8 +607,13 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
         pid_text = entry.name[len(prefix) :].split("-", 1)[0]
         if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
+        if not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
+            _log.warning(
+                "%s looks like a leftover temporary file but is not a file: kept", entry.path
+            )
+            continue
         with contextlib.suppress(FileNotFoundError):
-            Path(entry.path).unlink()
+            Path(entry.path).unlink()  # removes a link itself, never what it points to
             removed.append(Path(entry.path))
             _log.info("removed %s left by an interrupted write", entry.path)
     return removed

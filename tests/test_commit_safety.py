@@ -273,3 +273,54 @@ def test_concurrent_commits_both_applied_or_refused(tmp_path):
     assert "Traceback" not in result.stderr
     assert rate.read_bytes() == committed
     assert not lock.exists()
+
+
+def test_lock_left_by_kill_9_then_replaced_by_a_symlink(tmp_path):
+    """A holder killed with -9 leaves its lock file; a link put in its place is refused."""
+    shape = (256, 256)
+    rate = make_rate(tmp_path / "jw04_nrcb1_rate.fits", shape)
+    mask = write_mask(tmp_path / "m.fits", _mask(shape, (30, 90), (30, 90)))
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"not ds9claw's file\n")
+    original = rate.read_bytes()
+    lock = lock_path_for(rate)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom ds9claw.safeio import file_lock\n"
+         f"with file_lock({str(rate)!r}):\n    print('held', flush=True)\n    time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        os.kill(holder.pid, signal.SIGKILL)  # our child, still running
+        holder.wait(30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)
+        holder.stdout.close()
+    host, pid = lock.read_text().split()
+    assert int(pid) == holder.pid and host  # the lock names its holder's host and pid
+    lock.unlink()
+    lock.symlink_to(victim)
+    result = subprocess.run(
+        _cli("commit", str(rate), str(mask)), capture_output=True, text=True, env=_env(),
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"lock file {lock} is a symbolic link to {victim}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert victim.read_bytes() == b"not ds9claw's file\n"
+    assert rate.read_bytes() == original
+    assert not backup_path_for(rate).exists()
+    # the killed holder's own (regular) lock file is simply reused by the next commit
+    lock.unlink()
+    lock.write_text(f"{host} {pid}\n")
+    done = subprocess.run(
+        _cli("commit", str(rate), str(mask)), capture_output=True, text=True, env=_env(),
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not lock.exists()
+    assert backup_path_for(rate).read_bytes() == original
+    assert victim.read_bytes() == b"not ds9claw's file\n"

@@ -68,7 +68,8 @@ def register(subparsers, parents=()) -> None:
         default=[],
         metavar="TEMPLATE",
         help="mask for every RATE: a path or a template such as "
-        "'{dataset}_cal_claws_seed_image_zeroonemask.fits.gz'; repeatable (masks are ORed)",
+        "'{dataset}_cal_claws_seed_image_zeroonemask.fits.gz' ('{{' and '}}' are literal "
+        "braces; an existing file is used as named); repeatable (masks are ORed)",
     )
     parser.add_argument(
         "--flags",

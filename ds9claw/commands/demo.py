@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from ..ds9.launch import start_ds9
     from ..ds9.xpa import XpaTransport
     from ..example import make_example
+    from ..safeio import write_text_atomically
     from .analysis import desktop_command, render_analysis_file, shipped_analysis_file
 
     out = Path(args.output_dir).expanduser().resolve()
@@ -106,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
 
         _step(f"removing the previous demo's files in {data}")
         shutil.rmtree(data)
-    marker.write_text("made by ds9claw demo; its data/ folder is replaced by the next demo\n")
+    write_text_atomically(
+        marker, "made by ds9claw demo; its data/ folder is replaced by the next demo\n"
+    )
     _step(f"making the example exposure pair ({args.size} x {args.size}) in {data}")
     example = make_example(data, size=args.size)
 
@@ -119,13 +122,13 @@ def run(args: argparse.Namespace) -> int:
     settings = Ds9Settings(sigma=2.0, smooth=1.0, minpixarea=1, ignore_background=True)
     save_settings(settings, config)
     ans = out / "ds9claw.ans"
-    ans.write_text(
+    write_text_atomically(
+        ans,
         render_analysis_file(
             shipped_analysis_file().read_text(encoding="utf-8"),
             command=desktop_command(force_absolute=True),
             settings=settings,
         ),
-        encoding="utf-8",
     )
 
     use_xvfb = bool(args.xvfb or not os.environ.get("DISPLAY"))

@@ -185,7 +185,8 @@ def register(subparsers, parents=()) -> None:
         default=[],
         metavar="REG",
         help="DS9 region file to search in; repeatable; may be a template "
-        "such as '{stem}_claws.pix.reg' ({stem}, {dataset}, {name}, {dir})",
+        "such as '{stem}_claws.pix.reg' ({stem}, {dataset}, {name}, {dir}; '{{' and '}}' "
+        "are literal braces; an existing file is used as named)",
     )
     parser.add_argument(
         "--exclude-region",

@@ -67,7 +67,8 @@ def register(subparsers, parents=()) -> None:
         "--region-template",
         default="{stem}_claws.pix.reg",
         help="region file of a broadcast image, relative to its directory "
-        "({stem}, {dataset}, {name}, {dir}; default {stem}_claws.pix.reg)",
+        "({stem}, {dataset}, {name}, {dir}; '{{' and '}}' are literal braces; "
+        "default {stem}_claws.pix.reg)",
     )
     listen.add_argument(
         "--output-dir",

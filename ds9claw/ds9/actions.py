@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, RegionError, TransportError
-from ..safeio import write_text_atomically
+from ..safeio import atomic_write, write_text_atomically
 from .transport import Transport
 
 __all__ = [
@@ -1046,11 +1046,12 @@ def snapshot(
                 # Debian's DS9 does not load the Tk package that grabs the window
                 transport.set("tcl {catch {package require img::window}}")
             path = base.parent / f"{base.name}.{fmt}"
-            tmp = base.parent / f".{base.name}.{os.getpid()}.{fmt}"
-            transport.set(f"saveimage {fmt} {_brace(str(tmp))}")
-            if not tmp.is_file() or tmp.stat().st_size == 0:
-                raise TransportError(f"DS9 did not write the {fmt} snapshot {path}")
-            Path(tmp).replace(path)
+            # DS9 writes into a temporary file ds9claw created (O_EXCL, random name, never
+            # a link), which is checked again before it is renamed into place
+            with atomic_write(path) as tmp:
+                transport.set(f"saveimage {fmt} {_brace(str(tmp))}")
+                if not tmp.is_file() or tmp.stat().st_size == 0:
+                    raise TransportError(f"DS9 did not write the {fmt} snapshot {path}")
             paths.append(path)
     finally:
         if old_w.isdigit() and old_h.isdigit():
@@ -1206,7 +1207,7 @@ def run_analysis_task(
     timeout : float
         Seconds to wait for the task to end.
     scratch : pathlib.Path, optional
-        Directory DS9 and this process share (default: the system temporary directory).
+        Directory DS9 and this process share (default: a new private temporary directory).
 
     Returns
     -------
@@ -1222,7 +1223,10 @@ def run_analysis_task(
     """
     import tempfile
 
-    scratch = scratch or Path(tempfile.gettempdir())
+    if scratch is None:
+        # DS9 writes the answers by name: in a private directory nobody can plant a link
+        with tempfile.TemporaryDirectory(prefix="ds9claw-task-") as private:
+            return run_analysis_task(transport, name, timeout=timeout, scratch=Path(private))
     names = analysis_tasks(transport)
     if name not in names:
         raise InputError(
