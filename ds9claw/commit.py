@@ -125,6 +125,11 @@ class MaskInput:
         ``ds9claw detect``), or ``""``.
     source_file : str
         ``FILENAME`` of that exposure, or ``""``.
+    description : str
+        What a FITS mask file is (`ds9claw.maskfile.MASK_KINDS`), or ``""``.
+    reprojected_from : tuple of int or None
+        The shape of a FITS mask made on another pixel grid and reprojected onto the
+        target's through the two WCSs; None when it was on the target's grid.
     """
 
     path: Path
@@ -133,6 +138,8 @@ class MaskInput:
     mask: np.ndarray = field(repr=False)
     detector: str = ""
     source_file: str = ""
+    description: str = ""
+    reprojected_from: tuple[int, int] | None = None
 
     @property
     def n_pixels(self) -> int:
@@ -476,8 +483,8 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_fits_mask(path: Path, raw: bytes) -> tuple[np.ndarray, dict[str, str]]:
-    from astropy.io import fits
+def _read_fits_mask(path: Path, raw: bytes):
+    from .maskfile import read_fits_mask
 
     data = raw
     if raw[:2] == _GZIP_MAGIC:
@@ -487,41 +494,7 @@ def _read_fits_mask(path: Path, raw: bytes) -> tuple[np.ndarray, dict[str, str]]
             raise InputError(
                 f"mask {path} is a damaged or truncated gzip file ({error}): write it again"
             ) from None
-    if not data.startswith(_FITS_MAGIC):
-        raise InputError(f"mask {path} is not a FITS file: give a FITS mask or a DS9 region file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with fits.open(io.BytesIO(data), memmap=False) as hdul:
-                if "DATAMODL" in hdul[0].header or "SCI" in hdul:
-                    raise InputError(
-                        f"mask {path} is an exposure (it has a SCI extension or a DATAMODL "
-                        "keyword), not a mask: give the _zeroonemask or seed image file"
-                    )
-                image = None
-                context: dict[str, str] = {}
-                for hdu in hdul:
-                    if hdu.is_image and hdu.header.get("NAXIS", 0) >= 2:
-                        image = np.asarray(hdu.data)
-                        for key in ("DETECTOR", "FILENAME"):
-                            value = hdu.header.get(key, hdul[0].header.get(key))
-                            if value is not None:
-                                context[key] = str(value).strip()
-                        break
-    except InputError:
-        raise
-    except Exception as error:  # noqa: BLE001 - astropy raises many kinds on damaged files
-        raise InputError(
-            f"mask {path} is damaged or truncated ({type(error).__name__}: {error}): write it "
-            "again with ds9claw detect"
-        ) from None
-    if image is None:
-        raise InputError(f"mask {path} has no image in any HDU")
-    image = np.squeeze(image) if image.ndim > 2 else image
-    if image.ndim != 2:
-        raise InputError(f"mask {path} is {image.ndim}-D {image.shape}: give a 2-D mask")
-    with np.errstate(invalid="ignore"):
-        return np.asarray(image > 0), context
+    return read_fits_mask(path, data)
 
 
 def load_masks(
@@ -547,8 +520,15 @@ def load_masks(
     Raises
     ------
     InputError
-        For a missing, unreadable, truncated or non-FITS mask, or one whose shape is
-        not ``shape`` (the message names both shapes).
+        For a missing, unreadable, truncated or non-FITS mask, an exposure given as a
+        mask, or one whose shape is not ``shape`` and that cannot be reprojected (no
+        celestial WCS in it or in ``header``; the message names both shapes).
+
+    Notes
+    -----
+    FITS masks are told from exposures by content (`ds9claw.maskfile`); a FITS mask of
+    another shape is reprojected onto the target grid through its WCS and ``header``'s
+    (`ds9claw.maskfile.reproject_mask`).
     """
     if not paths:
         raise InputError("no mask given: name a mask FITS file or a DS9 region file")
@@ -566,9 +546,15 @@ def load_masks(
         if not raw:
             raise InputError(f"mask {path} is empty (0 bytes): write it again")
         is_fits = raw.startswith(_FITS_MAGIC) or raw[:2] == _GZIP_MAGIC
+        description, reprojected_from = "", None
         if is_fits or _FITS_NAME.search(path.name):
-            mask, context = _read_fits_mask(path, raw)
-            kind = "fits"
+            image = _read_fits_mask(path, raw)
+            with np.errstate(invalid="ignore"):
+                mask = np.asarray(image.data > 0)
+            kind, context, description = "fits", image.context, image.description
+            if mask.shape != tuple(shape):
+                reprojected_from = mask.shape
+                mask = _reproject(path, image, mask, shape, header)
         else:
             from .regions import RegionSource, region_masks
 
@@ -592,9 +578,28 @@ def load_masks(
                 mask=mask,
                 detector=context.get("DETECTOR", ""),
                 source_file=context.get("FILENAME", ""),
+                description=description,
+                reprojected_from=reprojected_from,
             )
         )
     return out
+
+
+def _reproject(path: Path, image, mask: np.ndarray, shape, header) -> np.ndarray:
+    """The mask of another shape on the target grid, or the shape error without WCSs."""
+    from .maskfile import celestial_wcs, reproject_mask
+
+    if celestial_wcs(image.header) is None or celestial_wcs(header) is None:
+        which = "the mask has" if celestial_wcs(image.header) is None else "the rate has"
+        if celestial_wcs(image.header) is None and celestial_wcs(header) is None:
+            which = "neither file has"
+        raise InputError(
+            f"mask {path} is {mask.shape[1]}x{mask.shape[0]} (shape {mask.shape}) but the "
+            f"SCI image is {shape[1]}x{shape[0]} (shape {tuple(shape)}) and {which} a "
+            "celestial WCS to reproject it: was it made from another exposure?"
+        )
+    _log.info("reprojecting mask %s from %s onto %s", path.name, mask.shape, tuple(shape))
+    return reproject_mask(image.data, image.header, header, shape)
 
 
 # --------------------------------------------------------------------------- commit
@@ -738,7 +743,9 @@ def commit_mask(
     elif dest.exists() and not overwrite:
         raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
     loaded = load_masks(masks, target.shape, header=target.sci_header)  # type: ignore[arg-type]
-    provenance_notes = _check_provenance(target, loaded, force=force)
+    provenance_notes = _check_provenance(target, loaded, force=force) + _mask_notes(
+        loaded, target.shape
+    )
     mask = loaded[0].mask.copy()
     for item in loaded[1:]:
         mask |= item.mask
@@ -794,6 +801,22 @@ def commit_mask(
     for note in report.notes:
         _log.debug("%s", note)
     return report
+
+
+def _mask_notes(loaded: Sequence[MaskInput], shape) -> list[str]:
+    """Say which masks are old-script products and which were reprojected (with counts)."""
+    notes = []
+    for item in loaded:
+        if item.reprojected_from is not None:
+            ny, nx = item.reprojected_from
+            notes.append(
+                f"mask {item.path.name} ({nx}x{ny}, {item.description}) was reprojected "
+                f"onto the {shape[1]}x{shape[0]} grid through the two WCSs: {item.n_pixels} "
+                "pixels"
+            )
+        elif item.description.startswith(("zero-one mask of the old", "seed image of the old")):
+            notes.append(f"mask {item.path.name} is the {item.description}")
+    return notes
 
 
 def _check_provenance(target: _Target, loaded: Sequence[MaskInput], *, force: bool) -> list[str]:
