@@ -47,7 +47,6 @@ import dataclasses
 import filecmp
 import gzip
 import hashlib
-import io
 import logging
 import math
 import os
@@ -66,6 +65,12 @@ import numpy as np
 from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
+from .history import (
+    ORIGINAL_SHA_TEXT,
+    ds9claw_after_old_tools,
+    old_tool_entries,
+    original_sha256,
+)
 from .safeio import atomic_write, file_lock, fsync_file, make_backup, remove_stale_temps
 
 __all__ = [
@@ -186,6 +191,11 @@ class CommitReport:
         Remarks for the user (cal file, existing backup ...).
     elapsed : float
         Wall-clock seconds.
+    original_sha256 : str
+        The sha256 of the original file, which the backup holds (recorded in the
+        history entry so that `revert` can check the backup); ``""`` without a backup.
+    old_tools : tuple of str
+        Earlier claw removals by the old tools found in the file's history.
     """
 
     target: Path
@@ -203,6 +213,8 @@ class CommitReport:
     history: str = ""
     notes: list[str] = dataclasses.field(default_factory=list)
     elapsed: float = 0.0
+    original_sha256: str = ""
+    old_tools: tuple[str, ...] = ()
 
     @property
     def flag_string(self) -> str:
@@ -250,6 +262,9 @@ class RevertReport:
         Remarks for the user.
     elapsed : float
         Wall-clock seconds.
+    old_tool : str
+        The old tool's claw removal that restoring the backup undoes (the backup is that
+        tool's, from before it), or ``""``.
     """
 
     target: Path
@@ -258,14 +273,22 @@ class RevertReport:
     n_restored: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
     elapsed: float = 0.0
+    old_tool: str = ""
 
     def summary(self) -> str:
         """One line describing the outcome."""
+        origin = f", the old-tool backup from before {self.old_tool}," if self.old_tool else ""
         if self.status == "reverted":
-            return f"{self.target}: restored from {self.backup.name} ({self.n_restored} pixels)"
+            return (
+                f"{self.target}: restored from {self.backup.name}{origin} "
+                f"({self.n_restored} pixels)"
+            )
         if self.status == "already-reverted":
             return f"{self.target}: already identical to {self.backup.name}, nothing to do"
-        return f"{self.target}: would restore {self.n_restored} pixels from {self.backup.name}"
+        return (
+            f"{self.target}: would restore {self.n_restored} pixels from "
+            f"{self.backup.name}{origin.rstrip(',')}"
+        )
 
 
 # --------------------------------------------------------------------------- names
@@ -618,15 +641,45 @@ def _parse_fill(fill_value: float | str) -> float:
 
 
 def _describe(
-    masks: Sequence[MaskInput], bits: int, fill: float, n_masked: int, n_flagged: int
+    masks: Sequence[MaskInput],
+    bits: int,
+    fill: float,
+    n_masked: int,
+    n_flagged: int,
+    original: tuple[str, str] | None = None,
 ) -> str:
     names = ", ".join(f"{m.path.name} (sha256 {m.sha256})" for m in masks)
     label = "mask" if len(masks) == 1 else "masks"
     flags = "+".join(flag_names(bits)) or str(bits)
-    return (
+    text = (
         f"{HISTORY_PREFIX} {__version__}: {label} {names}; DQ flags {flags} ({bits}) ORed "
         f"into {n_masked} pixels ({n_flagged} newly flagged); SCI set to {fill:g} there."
     )
+    if original is not None and original[1]:
+        text += " " + ORIGINAL_SHA_TEXT.format(backup=original[0], sha256=original[1])
+    return text
+
+
+def _original(report) -> tuple[str, str] | None:
+    if report.backup is None or not report.original_sha256:
+        return None
+    return report.backup.name, report.original_sha256
+
+
+def _record_original(rate: Path, target: _Target, report) -> None:
+    """The sha256 of the original: the existing backup, or the file that is backed up now."""
+    if report.backup is None:
+        return
+    existing = os.path.lexists(report.backup)
+    from .revertcheck import sha256_of_file
+
+    report.original_sha256 = sha256_of_file(report.backup if existing else rate)
+    recorded = original_sha256(target.history_text)
+    if existing and recorded and recorded[0] != report.original_sha256:
+        report.notes.append(
+            f"backup {report.backup.name} is not the file the first commit recorded (its "
+            "sha256 differs): `ds9claw revert` will refuse it"
+        )
 
 
 class _Captured:
@@ -740,8 +793,10 @@ def commit_mask(
     in_place = output is None or _same_file(dest, rate)
     if in_place:
         dest = rate
-    elif dest.exists() and not overwrite:
-        raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
+    else:
+        _refuse_output_among_masks(dest, masks)
+        if dest.exists() and not overwrite:
+            raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
     loaded = load_masks(masks, target.shape, header=target.sci_header)  # type: ignore[arg-type]
     provenance_notes = _check_provenance(target, loaded, force=force) + _mask_notes(
         loaded, target.shape
@@ -768,6 +823,7 @@ def commit_mask(
         )
     if not target.has_dq:
         report.notes.append(f"{rate.name} has no DQ extension: one is created")
+    _check_old_tools(rate, target, backup_path, report, force=force)
     if report.n_masked == 0:
         report.status = "empty"
         report.notes.append("the mask has no pixel set: nothing to commit")
@@ -775,6 +831,7 @@ def commit_mask(
         report.elapsed = time.perf_counter() - t0
         return report
     if dry_run:
+        _record_original(rate, target, report)
         _dry_run_counts(rate, target, loaded, mask, bits, fill, report)
         report.elapsed = time.perf_counter() - t0
         return report
@@ -786,6 +843,7 @@ def commit_mask(
             # the file may have changed while we waited for the lock
             target = _inspect_target(rate, force=force)
             _check_backup_policy(rate, target, backup_path, report)
+            _record_original(rate, target, report)
             _commit_locked(rate, dest, target, loaded, mask, bits, fill, report)
     except TimeoutError as error:
         raise CommitError(str(error)) from None
@@ -849,12 +907,60 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _refuse_output_among_masks(dest: Path, masks: Sequence[str | Path]) -> None:
+    """``--output`` must never be an input: not a mask, nor a link to one."""
+    for value in masks:
+        if _same_file(dest, Path(value)):
+            raise InputError(
+                f"--output {dest} is the mask {value}: the output must never be an input; "
+                "choose another --output; nothing was written"
+            )
+
+
+def _check_old_tools(rate: Path, target: _Target, backup_path, report, *, force: bool) -> None:
+    """Notice an earlier claw removal by the old tools; go on only with ``force``."""
+    entries = old_tool_entries(target.history_text)
+    if not entries:
+        return
+    report.old_tools = tuple(str(e) for e in entries)
+    done = "; ".join(report.old_tools)
+    if ds9claw_after_old_tools(target.history_text):
+        # a ds9claw commit on top of it was already made (with force): say it, go on
+        report.notes.append(f"claws were removed earlier by the old tool {done}")
+        return
+    has_backup = backup_path is not None and os.path.lexists(backup_path)
+    if not force:
+        keep = (
+            f"the existing backup {backup_path.name}, the original from before that tool, "
+            "will be kept"
+            if has_backup
+            else "no backup from before that tool exists"
+        )
+        raise InputError(
+            f"{rate.name} already had claws removed by the old tool {done}: pass --force to "
+            f"commit this mask on top of it ({keep}); nothing was changed"
+        )
+    report.notes.append(f"claws already removed by the old tool {done}: committed on top")
+    if has_backup:
+        report.notes.append(
+            f"backup {backup_path.name} (made by the old tool, the original from before it) "
+            "is kept as it is"
+        )
+    elif backup_path is not None:
+        report.notes.append(
+            f"no backup from before {entries[-1].tool}: the backup made now holds the file as "
+            "that tool left it"
+        )
+
+
 def _check_backup_policy(rate: Path, target: _Target, backup_path: Path | None, report) -> None:
     if backup_path is None or not os.path.lexists(backup_path):
         return
     if HISTORY_PREFIX in target.history_text:
         report.notes.append(f"backup {backup_path.name} from the first commit is kept as it is")
         return
+    if old_tool_entries(target.history_text):
+        return  # the old tool's backup of the original (see _check_old_tools)
     # No ds9claw commit in the file: the backup belongs to this file only if they are equal
     # (e.g. after `ds9claw revert`); otherwise it is another version that must not be lost
     # and this file would be changed without a backup of its own.
@@ -882,7 +988,7 @@ def _dry_run_counts(rate, target, loaded, mask, bits, fill, report) -> None:
         dq = _dq_as_uint32(hdul["DQ"].data if target.has_dq else None, sci.shape)
         n_flagged, n_filled = _change_counts(sci, dq, mask, bits, fill)
     report.n_flagged, report.n_filled = n_flagged, n_filled
-    report.history = _describe(loaded, bits, fill, report.n_masked, n_flagged)
+    report.history = _describe(loaded, bits, fill, report.n_masked, n_flagged, _original(report))
 
 
 def _change_counts(sci, dq, mask, bits, fill) -> tuple[int, int]:
@@ -918,7 +1024,9 @@ def _commit_locked(rate, dest, target, loaded, mask, bits, fill, report) -> None
             return
         np.bitwise_or(dq, np.uint32(bits), out=dq, where=mask)
         sci[mask] = np.asarray(fill, sci.dtype)
-        report.history = _describe(loaded, bits, fill, report.n_masked, report.n_flagged)
+        report.history = _describe(
+            loaded, bits, fill, report.n_masked, report.n_flagged, _original(report)
+        )
         with _Captured(rate):
             if hasattr(model, "add_history_entry"):
                 model.add_history_entry(report.history, software=dict(SOFTWARE))
@@ -1039,9 +1147,15 @@ def revert(
 ) -> RevertReport:
     """Restore a rate file from its ``_before_removing_claws`` backup, after checking it.
 
-    The backup must be the pre-commit version of the file: the same image extensions
-    and shapes, ERR/VAR_* identical, its DQ bits a subset of the file's, SCI different
-    only where the DQ differs.  The file is replaced atomically; the backup is kept.
+    The backup must be the file the commit started from: its sha256 the one the commit
+    recorded in its history entry, its header naming the same instrument, detector and
+    exposure, the same extensions and shapes.  And the revert must throw away nothing but
+    the commits: no DQ bits cleared or set other than the committed flags, SCI changed
+    only on the committed pixels (to the fill value), ERR/VAR_* and the header keywords
+    unchanged (`ds9claw.revertcheck.check_backup`).  An old-tool backup (the old scripts
+    use the same name, and record no sha256) is named as such; restoring it undoes that
+    tool's claw removal too.  Each of these refuses unless ``force``.  The file is
+    replaced atomically; the backup is kept.
 
     Parameters
     ----------
@@ -1061,10 +1175,10 @@ def revert(
     Raises
     ------
     InputError
-        No backup, or the file is not a committed file.
+        No backup, or the file has no ds9claw commit (an old-tool backup is named).
     CommitError
-        The backup does not match the file, or the file could not be written (it is
-        unchanged).
+        The backup is not the original, the revert would throw away later changes, or
+        the file could not be written (it is unchanged).
     """
     t0 = time.perf_counter()
     rate = Path(rate)
@@ -1088,19 +1202,7 @@ def revert(
                 report.elapsed = time.perf_counter() - t0
                 return report
             target = _inspect_target(rate, force=True)
-            if HISTORY_PREFIX not in target.history_text and not force:
-                raise InputError(
-                    f"{rate.name} has no ds9claw commit in its history: not reverting to "
-                    f"{backup.name} (pass --force to restore it anyway)"
-                )
-            problem, report.n_restored = _compare_with_backup(rate, backup)
-            if problem and not force:
-                raise CommitError(
-                    f"{backup.name} is not the pre-commit version of {rate.name}: {problem}; "
-                    "nothing was changed (pass --force to restore it anyway)"
-                )
-            if problem:
-                report.notes.append(f"restored despite: {problem}")
+            _check_revert(rate, backup, target, report, force=force)
             if dry_run:
                 report.elapsed = time.perf_counter() - t0
                 return report
@@ -1125,39 +1227,40 @@ def revert(
     return report
 
 
-def _compare_with_backup(rate: Path, backup: Path) -> tuple[str, int]:
-    """('' or the reason the backup is not the pre-commit file, pixels that differ)."""
-    from astropy.io import fits
+def _check_revert(rate: Path, backup: Path, target: _Target, report, *, force: bool) -> None:
+    """Refuse (unless ``force``) a backup that is not the original or a revert that loses work."""
+    from .revertcheck import check_backup
 
-    try:
-        with fits.open(rate, memmap=False) as cur, fits.open(backup, memmap=False) as old:
-            cur_hdus, old_hdus = _image_hdus(cur), _image_hdus(old)
-            if set(cur_hdus) != set(old_hdus):
-                return "it has other extensions", 0
-            for key, hdu in old_hdus.items():
-                if hdu.data.shape != cur_hdus[key].data.shape:
-                    return f"{key[0]} shapes differ", 0
-            if ("SCI", 1) not in old_hdus:
-                return "it has no SCI", 0
-            shape = old_hdus[("SCI", 1)].data.shape
-            old_dq = _dq_as_uint32(
-                old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None, shape
+    check = check_backup(rate, backup)
+    report.n_restored = check.n_restored
+    report.notes.extend(check.notes)
+    if check.old_tools:
+        report.old_tool = str(check.old_tools[0])
+    if HISTORY_PREFIX not in target.history_text and not force:
+        if check.old_tools:
+            raise InputError(
+                f"{rate.name} has no ds9claw commit: its claws were removed by the old tool "
+                f"{check.old_tools[0]}, and {backup} is that tool's backup of the file from "
+                "before it (an old-tool backup: no sha256 was recorded, so it cannot be "
+                "verified); pass --force to restore it, which undoes that tool's claw removal; "
+                "nothing was changed"
             )
-            cur_dq = _dq_as_uint32(
-                cur_hdus[("DQ", 1)].data if ("DQ", 1) in cur_hdus else None, shape
-            )
-            if np.any(old_dq & ~cur_dq):
-                return "it has DQ bits the file lacks", 0
-            changed = old_dq != cur_dq
-            for key, hdu in old_hdus.items():
-                if key[0] == "DQ":
-                    continue
-                a, b = hdu.data, cur_hdus[key].data
-                if key[0] == "SCI":
-                    if not _bits_equal(a[~changed], b[~changed]):
-                        return "SCI differs where DQ was not changed", 0
-                elif not _bits_equal(a, b):
-                    return f"{key[0]} differs", 0
-            return "", int(np.count_nonzero(changed))
-    except (OSError, ValueError, TypeError) as error:
-        return f"cannot read it ({error})", 0
+        raise InputError(
+            f"{rate.name} has no ds9claw commit in its history: not reverting to "
+            f"{backup.name} (pass --force to restore it anyway)"
+        )
+    if check.not_original and not force:
+        raise CommitError(
+            f"{backup.name} is not the pre-commit version of {rate.name}: "
+            f"{'; '.join(check.not_original + check.discarded)}; nothing was changed (pass "
+            "--force to restore it anyway)"
+        )
+    if check.discarded and not force:
+        raise CommitError(
+            f"reverting {rate.name} to {backup.name} would also throw away what was done "
+            f"after the commit: {'; '.join(check.discarded)}; nothing was changed (pass "
+            "--force to restore it anyway)"
+        )
+    problems = check.not_original + check.discarded
+    if problems:
+        report.notes.append(f"restored despite: {'; '.join(problems)}")
