@@ -582,7 +582,14 @@ def load_masks(
             from .regions import RegionSource, region_masks
 
             source = RegionSource.from_file(path)
-            include, exclude = region_masks(shape, include=[source], header=header)
+            try:
+                include, exclude = region_masks(shape, include=[source], header=header)
+            except (ValueError, OverflowError) as error:
+                # e.g. sky shapes that the image's WCS cannot place (another field)
+                raise InputError(
+                    f"region file {path} cannot be placed on the {shape[1]}x{shape[0]} image "
+                    f"({type(error).__name__}: {error}): is it for another exposure or field?"
+                ) from None
             assert include is not None
             mask = include if exclude is None else include & ~exclude
             kind = "region"
@@ -612,13 +619,19 @@ def _reproject(path: Path, image, mask: np.ndarray, shape, header) -> np.ndarray
     """The mask of another shape on the target grid, or the shape error without WCSs."""
     from .maskfile import celestial_wcs, reproject_mask
 
-    if celestial_wcs(image.header) is None or celestial_wcs(header) is None:
-        which = "the mask has" if celestial_wcs(image.header) is None else "the rate has"
-        if celestial_wcs(image.header) is None and celestial_wcs(header) is None:
-            which = "neither file has"
+    missing = [
+        name
+        for name, wcs in (
+            ("the mask", celestial_wcs(image.header)),
+            ("the rate", celestial_wcs(header)),
+        )
+        if wcs is None
+    ]
+    if missing:
+        which = "neither file has a" if len(missing) == 2 else f"{missing[0]} has no"
         raise InputError(
             f"mask {path} is {mask.shape[1]}x{mask.shape[0]} (shape {mask.shape}) but the "
-            f"SCI image is {shape[1]}x{shape[0]} (shape {tuple(shape)}) and {which} a "
+            f"SCI image is {shape[1]}x{shape[0]} (shape {tuple(shape)}) and {which} "
             "celestial WCS to reproject it: was it made from another exposure?"
         )
     _log.info("reprojecting mask %s from %s onto %s", path.name, mask.shape, tuple(shape))

@@ -17,8 +17,9 @@ which is refused.
 
 A mask on another pixel grid (made on another exposure or on a mosaic) is reprojected onto
 the rate's grid through the two celestial WCSs with the ``reproject`` package (imported
-only then): a rate pixel is masked where the mask, interpolated bilinearly at its centre,
-is above 0, so a pixel that touches a masked pixel is masked.
+only then): a rate pixel is masked where the 0/1 mask, interpolated bilinearly at its
+centre, is above `TOUCH_THRESHOLD` (a pixel whose centre lies within one mask pixel of a
+masked one is masked: the mask grows rather than lets claw pixels through).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .errors import InputError
 __all__ = [
     "EXPOSURE_MESSAGE",
     "MASK_KINDS",
+    "TOUCH_THRESHOLD",
     "MaskImage",
     "celestial_wcs",
     "read_fits_mask",
@@ -57,7 +59,10 @@ EXPOSURE_MESSAGE = (
     "give the _zeroonemask or seed image file"
 )
 _FITS_MAGIC = b"SIMPLE  ="
-_SEED_TOLERANCE = 1e-6  # float32 smoothing may overshoot 1 by a rounding error
+_SEED_TOLERANCE = 1e-6
+#: A reprojected pixel is masked where the bilinear interpolation of the 0/1 mask exceeds
+#: this: it touches a masked pixel (rounding in the WCS transforms stays below it).
+TOUCH_THRESHOLD = 1e-3  # float32 smoothing may overshoot 1 by a rounding error
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,8 @@ def reproject_mask(
     -------
     numpy.ndarray
         Boolean mask of ``shape``: True where the mask, interpolated bilinearly at the
-        pixel centre, is above 0 (pixels outside the mask's footprint are not masked).
+        pixel centre, is above `TOUCH_THRESHOLD` (pixels outside the mask's footprint are
+        not masked).
 
     Raises
     ------
@@ -283,4 +289,4 @@ def reproject_mask(
             return_footprint=True,
         )
     with np.errstate(invalid="ignore"):
-        return np.asarray((result > 0) & (footprint > 0))
+        return np.asarray((result > TOUCH_THRESHOLD) & (footprint > 0))
