@@ -277,17 +277,16 @@ class RevertReport:
 
     def summary(self) -> str:
         """One line describing the outcome."""
-        origin = f", the old-tool backup from before {self.old_tool}," if self.old_tool else ""
+        origin = f"; it is the old-tool backup from before {self.old_tool}" if self.old_tool else ""
         if self.status == "reverted":
             return (
-                f"{self.target}: restored from {self.backup.name}{origin} "
-                f"({self.n_restored} pixels)"
+                f"{self.target}: restored from {self.backup.name} ({self.n_restored} pixels)"
+                f"{origin}"
             )
         if self.status == "already-reverted":
             return f"{self.target}: already identical to {self.backup.name}, nothing to do"
         return (
-            f"{self.target}: would restore {self.n_restored} pixels from "
-            f"{self.backup.name}{origin.rstrip(',')}"
+            f"{self.target}: would restore {self.n_restored} pixels from {self.backup.name}{origin}"
         )
 
 
