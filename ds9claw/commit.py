@@ -23,12 +23,20 @@ The file is never lost or left half-written:
    or a copy where links are not possible) and the temporary file renamed over the
    target (atomic), and the directory fsynced.
 
-`revert` puts the backup back after checking that it is the pre-commit version of the
-file (same extensions, DQ a subset of the committed DQ, SCI changed only where DQ was).
+`revert` puts the backup back after checking that it is the file the commit started from
+(the sha256 recorded in the history, the same exposure) and that nothing but the commits
+would be thrown away (`ds9claw.revertcheck`).
+
+Masks are told from exposures by content and reprojected from another pixel grid
+(`ds9claw.maskfile`).  Rates the old tools (Crab.Toolkit.JWST) already cleaned carry their
+``Removed claws with <tool> (<time>)`` entry and the same backup name
+(`ds9claw.history`): a commit refuses them unless ``force``, and keeps their backup, the
+true original.
 
 History: each commit adds exactly one entry, ``Removed claws with ds9claw <version>: mask
 <file> (sha256 <hex>); DQ flags <names> (<int>) ORed into <n> pixels (<m> newly flagged);
-SCI set to <fill> there.``, with the software record `SOFTWARE`, in the ASDF extension
+SCI set to <fill> there. Original file (backup <name>): sha256 <hex>.`` (the last
+sentence with a backup), with the software record `SOFTWARE`, in the ASDF extension
 and as FITS ``HISTORY`` cards (72 characters each, so one entry spans several cards).
 Note that stdatamodels rebuilds the history from the ``HISTORY`` cards whenever it opens
 a FITS file, one entry per card and without software records; this is its behaviour for
@@ -65,12 +73,7 @@ import numpy as np
 from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
-from .history import (
-    ORIGINAL_SHA_TEXT,
-    ds9claw_after_old_tools,
-    old_tool_entries,
-    original_sha256,
-)
+from .history import ORIGINAL_SHA_TEXT, old_tool_entries, original_sha256
 from .safeio import atomic_write, file_lock, fsync_file, make_backup, remove_stale_temps
 
 __all__ = [
@@ -931,38 +934,12 @@ def _refuse_output_among_masks(dest: Path, masks: Sequence[str | Path]) -> None:
 
 def _check_old_tools(rate: Path, target: _Target, backup_path, report, *, force: bool) -> None:
     """Notice an earlier claw removal by the old tools; go on only with ``force``."""
-    entries = old_tool_entries(target.history_text)
-    if not entries:
-        return
-    report.old_tools = tuple(str(e) for e in entries)
-    done = "; ".join(report.old_tools)
-    if ds9claw_after_old_tools(target.history_text):
-        # a ds9claw commit on top of it was already made (with force): say it, go on
-        report.notes.append(f"claws were removed earlier by the old tool {done}")
-        return
-    has_backup = backup_path is not None and os.path.lexists(backup_path)
-    if not force:
-        keep = (
-            f"the existing backup {backup_path.name}, the original from before that tool, "
-            "will be kept"
-            if has_backup
-            else "no backup from before that tool exists"
-        )
-        raise InputError(
-            f"{rate.name} already had claws removed by the old tool {done}: pass --force to "
-            f"commit this mask on top of it ({keep}); nothing was changed"
-        )
-    report.notes.append(f"claws already removed by the old tool {done}: committed on top")
-    if has_backup:
-        report.notes.append(
-            f"backup {backup_path.name} (made by the old tool, the original from before it) "
-            "is kept as it is"
-        )
-    elif backup_path is not None:
-        report.notes.append(
-            f"no backup from before {entries[-1].tool}: the backup made now holds the file as "
-            "that tool left it"
-        )
+    from .history import check_old_tool_commits
+
+    report.old_tools, notes = check_old_tool_commits(
+        rate, target.history_text, backup_path, force=force
+    )
+    report.notes.extend(notes)
 
 
 def _check_backup_policy(rate: Path, target: _Target, backup_path: Path | None, report) -> None:
@@ -1241,38 +1218,12 @@ def revert(
 
 def _check_revert(rate: Path, backup: Path, target: _Target, report, *, force: bool) -> None:
     """Refuse (unless ``force``) a backup that is not the original or a revert that loses work."""
-    from .revertcheck import check_backup
+    from .revertcheck import verify_revert
 
-    check = check_backup(rate, backup)
+    check = verify_revert(
+        rate, backup, committed=HISTORY_PREFIX in target.history_text, force=force
+    )
     report.n_restored = check.n_restored
     report.notes.extend(check.notes)
     if check.old_tools:
         report.old_tool = str(check.old_tools[0])
-    if HISTORY_PREFIX not in target.history_text and not force:
-        if check.old_tools:
-            raise InputError(
-                f"{rate.name} has no ds9claw commit: its claws were removed by the old tool "
-                f"{check.old_tools[0]}, and {backup} is that tool's backup of the file from "
-                "before it (an old-tool backup: no sha256 was recorded, so it cannot be "
-                "verified); pass --force to restore it, which undoes that tool's claw removal; "
-                "nothing was changed"
-            )
-        raise InputError(
-            f"{rate.name} has no ds9claw commit in its history: not reverting to "
-            f"{backup.name} (pass --force to restore it anyway)"
-        )
-    if check.not_original and not force:
-        raise CommitError(
-            f"{backup.name} is not the pre-commit version of {rate.name}: "
-            f"{'; '.join(check.not_original + check.discarded)}; nothing was changed (pass "
-            "--force to restore it anyway)"
-        )
-    if check.discarded and not force:
-        raise CommitError(
-            f"reverting {rate.name} to {backup.name} would also throw away what was done "
-            f"after the commit: {'; '.join(check.discarded)}; nothing was changed (pass "
-            "--force to restore it anyway)"
-        )
-    problems = check.not_original + check.discarded
-    if problems:
-        report.notes.append(f"restored despite: {'; '.join(problems)}")

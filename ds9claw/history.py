@@ -15,12 +15,17 @@ missing white space).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
 
 __all__ = [
     "ORIGINAL_SHA_TEXT",
     "OldToolEntry",
+    "check_old_tool_commits",
     "committed_fill_values",
     "committed_flags",
     "ds9claw_after_old_tools",
@@ -166,3 +171,62 @@ def _entries(history: str) -> list[str]:
     squashed = _squash(history)
     marker = "Removedclawswithds9claw"
     return [marker + part for part in squashed.split(marker)[1:]]
+
+
+def check_old_tool_commits(
+    rate: Path, history: str, backup: Path | None, *, force: bool
+) -> tuple[tuple[str, ...], list[str]]:
+    """Notice an earlier claw removal by the old tools before a commit.
+
+    Parameters
+    ----------
+    rate : pathlib.Path
+        The file to commit into.
+    history : str
+        Its joined ``HISTORY`` cards.
+    backup : pathlib.Path or None
+        Its backup path (None: no backup is kept).
+    force : bool
+        Commit on top of an old tool's removal.
+
+    Returns
+    -------
+    tuple of str, list of str
+        The old tools' removals found, and notes for the user.
+
+    Raises
+    ------
+    InputError
+        An old tool cleaned the file and no ds9claw commit followed (one with ``force``
+        accepts it for the later ones), without ``force``.
+    """
+    entries = old_tool_entries(history)
+    if not entries:
+        return (), []
+    found = tuple(str(e) for e in entries)
+    done = "; ".join(found)
+    if ds9claw_after_old_tools(history):
+        return found, [f"claws were removed earlier by the old tool {done}"]
+    has_backup = backup is not None and os.path.lexists(backup)
+    if not force:
+        keep = (
+            f"the existing backup {backup.name}, the original from before that tool, will be kept"
+            if has_backup
+            else "no backup from before that tool exists"
+        )
+        raise InputError(
+            f"{rate.name} already had claws removed by the old tool {done}: pass --force to "
+            f"commit this mask on top of it ({keep}); nothing was changed"
+        )
+    notes = [f"claws already removed by the old tool {done}: committed on top"]
+    if has_backup:
+        notes.append(
+            f"backup {backup.name} (made by the old tool, the original from before it) is "
+            "kept as it is"
+        )
+    elif backup is not None:
+        notes.append(
+            f"no backup from before {entries[-1].tool}: the backup made now holds the file as "
+            "that tool left it"
+        )
+    return found, notes

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .dq import flag_names
+from .errors import CommitError, InputError
 from .history import (
     OldToolEntry,
     committed_fill_values,
@@ -33,7 +34,7 @@ from .history import (
     original_sha256,
 )
 
-__all__ = ["IDENTITY_KEYWORDS", "BackupCheck", "check_backup", "sha256_of_file"]
+__all__ = ["IDENTITY_KEYWORDS", "BackupCheck", "check_backup", "sha256_of_file", "verify_revert"]
 
 #: Primary-header keywords that name the exposure: a backup must agree on each.
 IDENTITY_KEYWORDS = (
@@ -281,4 +282,61 @@ def check_backup(rate: Path, backup: Path) -> BackupCheck:
                 )
     except (OSError, ValueError, TypeError, KeyError) as error:
         check.not_original.append(f"it cannot be read ({error})")
+    return check
+
+
+def verify_revert(rate: Path, backup: Path, *, committed: bool, force: bool) -> BackupCheck:
+    """`check_backup`, and refuse what it found unless ``force``.
+
+    Parameters
+    ----------
+    rate : pathlib.Path
+        The file to restore.
+    backup : pathlib.Path
+        Its backup.
+    committed : bool
+        The file has a ds9claw commit in its history.
+    force : bool
+        Restore anyway; what was found becomes a note ``restored despite: ...``.
+
+    Returns
+    -------
+    BackupCheck
+
+    Raises
+    ------
+    InputError
+        The file has no ds9claw commit (an old-tool backup is named as such).
+    CommitError
+        The backup is not the original, or the revert would throw away later changes.
+    """
+    check = check_backup(rate, backup)
+    if not committed and not force:
+        if check.old_tools:
+            raise InputError(
+                f"{rate.name} has no ds9claw commit: its claws were removed by the old tool "
+                f"{check.old_tools[0]}, and {backup} is that tool's backup of the file from "
+                "before it (an old-tool backup: no sha256 was recorded, so it cannot be "
+                "verified); pass --force to restore it, which undoes that tool's claw removal; "
+                "nothing was changed"
+            )
+        raise InputError(
+            f"{rate.name} has no ds9claw commit in its history: not reverting to "
+            f"{backup.name} (pass --force to restore it anyway)"
+        )
+    if check.not_original and not force:
+        raise CommitError(
+            f"{backup.name} is not the pre-commit version of {rate.name}: "
+            f"{'; '.join(check.not_original + check.discarded)}; nothing was changed (pass "
+            "--force to restore it anyway)"
+        )
+    if check.discarded and not force:
+        raise CommitError(
+            f"reverting {rate.name} to {backup.name} would also throw away what was done "
+            f"after the commit: {'; '.join(check.discarded)}; nothing was changed (pass "
+            "--force to restore it anyway)"
+        )
+    problems = check.not_original + check.discarded
+    if problems:
+        check.notes.append(f"restored despite: {'; '.join(problems)}")
     return check
