@@ -140,3 +140,30 @@ def test_reproject_is_imported_only_when_needed(example_copy):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_reprojection_is_reported_in_a_batch(example_copy, tmp_path):
+    path, expected = _shifted_mask(example_copy, tmp_path)
+    rates = []
+    for name in (
+        "jw09999001001_02101_00001_nrcb1_rate.fits",
+        "jw09999001001_02101_00002_nrcb1_rate.fits",
+    ):
+        target = tmp_path / "batch" / name
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(example_copy.rate.read_bytes())
+        rates.append(target)
+    done = subprocess.run(
+        [sys.executable, "-m", "ds9claw", "commit", *map(str, rates), "--mask", str(path)],
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 files: 2 committed" in done.stdout
+    for rate in rates:
+        assert (
+            f"  note: {rate}: mask {path.name} (580x600, plain 2-D FITS image) was reprojected "
+            f"onto the 512x512 grid through the two WCSs: {int(expected.sum())} pixels"
+        ) in done.stdout

@@ -353,6 +353,10 @@ def run_commit(args) -> int:
             status += f" (backup {report.backup.name})"
         rows.append((str(report.output), str(report.n_masked), str(report.n_flagged), status))
     _table(rows)
+    for report in reports:  # what a batch user must not miss
+        for note in report.notes:
+            if "was reprojected" in note or "by the old tool" in note:
+                print(f"  note: {report.output}: {note}")
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status] = counts.get(report.status, 0) + 1
@@ -412,7 +416,10 @@ def run_revert(args) -> int:
             failed += 1
             rows.append((path, "-", "-", f"FAILED: {error}"))
             continue
-        rows.append((path, str(report.n_restored), "-", report.status))
+        status = report.status + (
+            f" (old-tool backup, {report.old_tool})" if report.old_tool else ""
+        )
+        rows.append((path, str(report.n_restored), "-", status))
     _table(rows)
     if failed:
         print(
