@@ -217,3 +217,19 @@ def test_revert_refusal_on_the_command_line(rate, mask_file, tmp_path):
     assert "JUMP_DET" in lines[0] and rate.read_bytes() == changed
     forced = _cli("revert", rate.name, "--force", cwd=tmp_path)
     assert forced.returncode == 0 and "restored despite" in forced.stdout
+
+
+def test_a_later_commit_notices_a_replaced_backup(rate, mask_file, tmp_path):
+    commit_mask(rate, [mask_file])
+    backup = backup_path_for(rate)
+    with fits.open(backup, mode="update") as hdul:
+        hdul[0].header["OBSERVER"] = "someone else"
+    second = write_mask(tmp_path / "second_mask.fits", _box(rows=(200, 220)))
+    report = commit_mask(rate, [second])
+    assert report.status == "committed"
+    assert (
+        f"backup {backup.name} is not the file the first commit recorded (its sha256 differs): "
+        "`ds9claw revert` will refuse it"
+    ) in report.notes
+    with pytest.raises(CommitError, match="is not the pre-commit version"):
+        revert(rate)
