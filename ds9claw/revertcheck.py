@@ -56,8 +56,9 @@ IDENTITY_KEYWORDS = (
     "DATE-OBS",
     "TIME-OBS",
 )
-# keywords a commit itself changes (stdatamodels stamps DATE on every save)
-_IGNORED_KEYWORDS = {"DATE", "HISTORY", "COMMENT", "", "CHECKSUM", "DATASUM"}
+# keywords a commit itself changes: stdatamodels stamps DATE on every save and sets
+# FILENAME to the name the file was opened under (a renamed exposure gets its new name)
+_IGNORED_KEYWORDS = {"DATE", "FILENAME", "HISTORY", "COMMENT", "", "CHECKSUM", "DATASUM"}
 
 
 @dataclass

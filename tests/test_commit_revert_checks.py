@@ -206,6 +206,19 @@ def test_a_clean_commit_reverts_without_force(rate, mask_file):
     assert revert(rate).status == "reverted" and rate.read_bytes() == original
 
 
+def test_a_renamed_cal_reverts_without_force(example_copy, tmp_path):
+    """stdatamodels writes the current name into FILENAME: that is the commit's own change."""
+    renamed = tmp_path / "renamed" / "my_copy_cal.fits"
+    renamed.parent.mkdir()
+    shutil.copy2(example_copy.cal, renamed)
+    original = renamed.read_bytes()
+    commit_mask(renamed, [example_copy.truth])
+    with fits.open(renamed) as hdul:
+        assert hdul[0].header["FILENAME"] == "my_copy_cal.fits"
+    report = revert(renamed)
+    assert report.status == "reverted" and renamed.read_bytes() == original
+
+
 def test_revert_refusal_on_the_command_line(rate, mask_file, tmp_path):
     commit_mask(rate, [mask_file])
     _change(rate, "dq-added")
