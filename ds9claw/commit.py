@@ -23,12 +23,20 @@ The file is never lost or left half-written:
    or a copy where links are not possible) and the temporary file renamed over the
    target (atomic), and the directory fsynced.
 
-`revert` puts the backup back after checking that it is the pre-commit version of the
-file (same extensions, DQ a subset of the committed DQ, SCI changed only where DQ was).
+`revert` puts the backup back after checking that it is the file the commit started from
+(the sha256 recorded in the history, the same exposure) and that nothing but the commits
+would be thrown away (`ds9claw.revertcheck`).
+
+Masks are told from exposures by content and reprojected from another pixel grid
+(`ds9claw.maskfile`).  Rates the old tools (Crab.Toolkit.JWST) already cleaned carry their
+``Removed claws with <tool> (<time>)`` entry and the same backup name
+(`ds9claw.history`): a commit refuses them unless ``force``, and keeps their backup, the
+true original.
 
 History: each commit adds exactly one entry, ``Removed claws with ds9claw <version>: mask
 <file> (sha256 <hex>); DQ flags <names> (<int>) ORed into <n> pixels (<m> newly flagged);
-SCI set to <fill> there.``, with the software record `SOFTWARE`, in the ASDF extension
+SCI set to <fill> there. Original file (backup <name>): sha256 <hex>.`` (the last
+sentence with a backup), with the software record `SOFTWARE`, in the ASDF extension
 and as FITS ``HISTORY`` cards (72 characters each, so one entry spans several cards).
 Note that stdatamodels rebuilds the history from the ``HISTORY`` cards whenever it opens
 a FITS file, one entry per card and without software records; this is its behaviour for
@@ -47,7 +55,6 @@ import dataclasses
 import filecmp
 import gzip
 import hashlib
-import io
 import logging
 import math
 import os
@@ -65,6 +72,7 @@ import numpy as np
 from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
+from .history import ORIGINAL_SHA_TEXT, old_tool_entries, original_sha256
 from .names import printable_name
 from .safeio import (
     atomic_write,
@@ -133,6 +141,11 @@ class MaskInput:
         ``ds9claw detect``), or ``""``.
     source_file : str
         ``FILENAME`` of that exposure, or ``""``.
+    description : str
+        What a FITS mask file is (`ds9claw.maskfile.MASK_KINDS`), or ``""``.
+    reprojected_from : tuple of int or None
+        The shape of a FITS mask made on another pixel grid and reprojected onto the
+        target's through the two WCSs; None when it was on the target's grid.
     """
 
     path: Path
@@ -141,6 +154,8 @@ class MaskInput:
     mask: np.ndarray = field(repr=False)
     detector: str = ""
     source_file: str = ""
+    description: str = ""
+    reprojected_from: tuple[int, int] | None = None
 
     @property
     def n_pixels(self) -> int:
@@ -187,6 +202,11 @@ class CommitReport:
         Remarks for the user (cal file, existing backup ...).
     elapsed : float
         Wall-clock seconds.
+    original_sha256 : str
+        The sha256 of the original file, which the backup holds (recorded in the
+        history entry so that `revert` can check the backup); ``""`` without a backup.
+    old_tools : tuple of str
+        Earlier claw removals by the old tools found in the file's history.
     """
 
     target: Path
@@ -204,6 +224,8 @@ class CommitReport:
     history: str = ""
     notes: list[str] = dataclasses.field(default_factory=list)
     elapsed: float = 0.0
+    original_sha256: str = ""
+    old_tools: tuple[str, ...] = ()
 
     @property
     def flag_string(self) -> str:
@@ -251,6 +273,9 @@ class RevertReport:
         Remarks for the user.
     elapsed : float
         Wall-clock seconds.
+    old_tool : str
+        The old tool's claw removal that restoring the backup undoes (the backup is that
+        tool's, from before it), or ``""``.
     """
 
     target: Path
@@ -259,14 +284,21 @@ class RevertReport:
     n_restored: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
     elapsed: float = 0.0
+    old_tool: str = ""
 
     def summary(self) -> str:
         """One line describing the outcome."""
+        origin = f"; it is the old-tool backup from before {self.old_tool}" if self.old_tool else ""
         if self.status == "reverted":
-            return f"{self.target}: restored from {self.backup.name} ({self.n_restored} pixels)"
+            return (
+                f"{self.target}: restored from {self.backup.name} ({self.n_restored} pixels)"
+                f"{origin}"
+            )
         if self.status == "already-reverted":
             return f"{self.target}: already identical to {self.backup.name}, nothing to do"
-        return f"{self.target}: would restore {self.n_restored} pixels from {self.backup.name}"
+        return (
+            f"{self.target}: would restore {self.n_restored} pixels from {self.backup.name}{origin}"
+        )
 
 
 # --------------------------------------------------------------------------- names
@@ -494,8 +526,8 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_fits_mask(path: Path, raw: bytes) -> tuple[np.ndarray, dict[str, str]]:
-    from astropy.io import fits
+def _read_fits_mask(path: Path, raw: bytes):
+    from .maskfile import read_fits_mask
 
     data = raw
     if raw[:2] == _GZIP_MAGIC:
@@ -505,41 +537,7 @@ def _read_fits_mask(path: Path, raw: bytes) -> tuple[np.ndarray, dict[str, str]]
             raise InputError(
                 f"mask {path} is a damaged or truncated gzip file ({error}): write it again"
             ) from None
-    if not data.startswith(_FITS_MAGIC):
-        raise InputError(f"mask {path} is not a FITS file: give a FITS mask or a DS9 region file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with fits.open(io.BytesIO(data), memmap=False) as hdul:
-                if "DATAMODL" in hdul[0].header or "SCI" in hdul:
-                    raise InputError(
-                        f"mask {path} is an exposure (it has a SCI extension or a DATAMODL "
-                        "keyword), not a mask: give the _zeroonemask or seed image file"
-                    )
-                image = None
-                context: dict[str, str] = {}
-                for hdu in hdul:
-                    if hdu.is_image and hdu.header.get("NAXIS", 0) >= 2:
-                        image = np.asarray(hdu.data)
-                        for key in ("DETECTOR", "FILENAME"):
-                            value = hdu.header.get(key, hdul[0].header.get(key))
-                            if value is not None:
-                                context[key] = str(value).strip()
-                        break
-    except InputError:
-        raise
-    except Exception as error:  # noqa: BLE001 - astropy raises many kinds on damaged files
-        raise InputError(
-            f"mask {path} is damaged or truncated ({type(error).__name__}: {error}): write it "
-            "again with ds9claw detect"
-        ) from None
-    if image is None:
-        raise InputError(f"mask {path} has no image in any HDU")
-    image = np.squeeze(image) if image.ndim > 2 else image
-    if image.ndim != 2:
-        raise InputError(f"mask {path} is {image.ndim}-D {image.shape}: give a 2-D mask")
-    with np.errstate(invalid="ignore"):
-        return np.asarray(image > 0), context
+    return read_fits_mask(path, data)
 
 
 def load_masks(
@@ -565,8 +563,15 @@ def load_masks(
     Raises
     ------
     InputError
-        For a missing, unreadable, truncated or non-FITS mask, or one whose shape is
-        not ``shape`` (the message names both shapes).
+        For a missing, unreadable, truncated or non-FITS mask, an exposure given as a
+        mask, or one whose shape is not ``shape`` and that cannot be reprojected (no
+        celestial WCS in it or in ``header``; the message names both shapes).
+
+    Notes
+    -----
+    FITS masks are told from exposures by content (`ds9claw.maskfile`); a FITS mask of
+    another shape is reprojected onto the target grid through its WCS and ``header``'s
+    (`ds9claw.maskfile.reproject_mask`).
     """
     if not paths:
         raise InputError("no mask given: name a mask FITS file or a DS9 region file")
@@ -584,14 +589,27 @@ def load_masks(
         if not raw:
             raise InputError(f"mask {path} is empty (0 bytes): write it again")
         is_fits = raw.startswith(_FITS_MAGIC) or raw[:2] == _GZIP_MAGIC
+        description, reprojected_from = "", None
         if is_fits or _FITS_NAME.search(path.name):
-            mask, context = _read_fits_mask(path, raw)
-            kind = "fits"
+            image = _read_fits_mask(path, raw)
+            with np.errstate(invalid="ignore"):
+                mask = np.asarray(image.data > 0)
+            kind, context, description = "fits", image.context, image.description
+            if mask.shape != tuple(shape):
+                reprojected_from = mask.shape
+                mask = _reproject(path, image, mask, shape, header)
         else:
             from .regions import RegionSource, region_masks
 
             source = RegionSource.from_file(path)
-            include, exclude = region_masks(shape, include=[source], header=header)
+            try:
+                include, exclude = region_masks(shape, include=[source], header=header)
+            except (ValueError, OverflowError) as error:
+                # e.g. sky shapes that the image's WCS cannot place (another field)
+                raise InputError(
+                    f"region file {path} cannot be placed on the {shape[1]}x{shape[0]} image "
+                    f"({type(error).__name__}: {error}): is it for another exposure or field?"
+                ) from None
             assert include is not None
             mask = include if exclude is None else include & ~exclude
             kind = "region"
@@ -610,9 +628,34 @@ def load_masks(
                 mask=mask,
                 detector=context.get("DETECTOR", ""),
                 source_file=context.get("FILENAME", ""),
+                description=description,
+                reprojected_from=reprojected_from,
             )
         )
     return out
+
+
+def _reproject(path: Path, image, mask: np.ndarray, shape, header) -> np.ndarray:
+    """The mask of another shape on the target grid, or the shape error without WCSs."""
+    from .maskfile import celestial_wcs, reproject_mask
+
+    missing = [
+        name
+        for name, wcs in (
+            ("the mask", celestial_wcs(image.header)),
+            ("the rate", celestial_wcs(header)),
+        )
+        if wcs is None
+    ]
+    if missing:
+        which = "neither file has a" if len(missing) == 2 else f"{missing[0]} has no"
+        raise InputError(
+            f"mask {path} is {mask.shape[1]}x{mask.shape[0]} (shape {mask.shape}) but the "
+            f"SCI image is {shape[1]}x{shape[0]} (shape {tuple(shape)}) and {which} "
+            "celestial WCS to reproject it: was it made from another exposure?"
+        )
+    _log.info("reprojecting mask %s from %s onto %s", path.name, mask.shape, tuple(shape))
+    return reproject_mask(image.data, image.header, header, shape)
 
 
 # --------------------------------------------------------------------------- commit
@@ -631,16 +674,46 @@ def _parse_fill(fill_value: float | str) -> float:
 
 
 def _describe(
-    masks: Sequence[MaskInput], bits: int, fill: float, n_masked: int, n_flagged: int
+    masks: Sequence[MaskInput],
+    bits: int,
+    fill: float,
+    n_masked: int,
+    n_flagged: int,
+    original: tuple[str, str] | None = None,
 ) -> str:
     # FITS HISTORY cards take printable ASCII only: tabs and non-ASCII letters are escaped
     names = ", ".join(f"{printable_name(m.path.name)} (sha256 {m.sha256})" for m in masks)
     label = "mask" if len(masks) == 1 else "masks"
     flags = "+".join(flag_names(bits)) or str(bits)
-    return (
+    text = (
         f"{HISTORY_PREFIX} {__version__}: {label} {names}; DQ flags {flags} ({bits}) ORed "
         f"into {n_masked} pixels ({n_flagged} newly flagged); SCI set to {fill:g} there."
     )
+    if original is not None and original[1]:
+        text += " " + ORIGINAL_SHA_TEXT.format(backup=original[0], sha256=original[1])
+    return text
+
+
+def _original(report) -> tuple[str, str] | None:
+    if report.backup is None or not report.original_sha256:
+        return None
+    return report.backup.name, report.original_sha256
+
+
+def _record_original(rate: Path, target: _Target, report) -> None:
+    """The sha256 of the original: the existing backup, or the file that is backed up now."""
+    if report.backup is None:
+        return
+    existing = os.path.lexists(report.backup)
+    from .revertcheck import sha256_of_file
+
+    report.original_sha256 = sha256_of_file(report.backup if existing else rate)
+    recorded = original_sha256(target.history_text)
+    if existing and recorded and recorded[0] != report.original_sha256:
+        report.notes.append(
+            f"backup {report.backup.name} is not the file the first commit recorded (its "
+            "sha256 differs): `ds9claw revert` will refuse it"
+        )
 
 
 class _Captured:
@@ -761,10 +834,14 @@ def commit_mask(
     in_place = output is None or _same_file(dest, rate)
     if in_place:
         dest = rate
-    elif dest.exists() and not overwrite:
-        raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
+    else:
+        _refuse_output_among_masks(dest, masks)
+        if dest.exists() and not overwrite:
+            raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
     loaded = load_masks(masks, target.shape, header=target.sci_header)  # type: ignore[arg-type]
-    provenance_notes = _check_provenance(target, loaded, force=force)
+    provenance_notes = _check_provenance(target, loaded, force=force) + _mask_notes(
+        loaded, target.shape
+    )
     mask = loaded[0].mask.copy()
     for item in loaded[1:]:
         mask |= item.mask
@@ -787,6 +864,7 @@ def commit_mask(
         )
     if not target.has_dq:
         report.notes.append(f"{rate.name} has no DQ extension: one is created")
+    _check_old_tools(rate, target, backup_path, report, force=force)
     if report.n_masked == 0:
         report.status = "empty"
         report.notes.append("the mask has no pixel set: nothing to commit")
@@ -794,6 +872,7 @@ def commit_mask(
         report.elapsed = time.perf_counter() - t0
         return report
     if dry_run:
+        _record_original(rate, target, report)
         _dry_run_counts(rate, target, loaded, mask, bits, fill, report)
         report.elapsed = time.perf_counter() - t0
         return report
@@ -807,6 +886,7 @@ def commit_mask(
             # the file may have changed while we waited for the lock
             target = _inspect_target(rate, force=force)
             _check_backup_policy(rate, target, backup_path, report)
+            _record_original(rate, target, report)
             _commit_locked(rate, dest, target, loaded, mask, bits, fill, report)
     except TimeoutError as error:
         raise CommitError(str(error)) from None
@@ -822,6 +902,22 @@ def commit_mask(
     for note in report.notes:
         _log.debug("%s", note)
     return report
+
+
+def _mask_notes(loaded: Sequence[MaskInput], shape) -> list[str]:
+    """Say which masks are old-script products and which were reprojected (with counts)."""
+    notes = []
+    for item in loaded:
+        if item.reprojected_from is not None:
+            ny, nx = item.reprojected_from
+            notes.append(
+                f"mask {item.path.name} ({nx}x{ny}, {item.description}) was reprojected "
+                f"onto the {shape[1]}x{shape[0]} grid through the two WCSs: {item.n_pixels} "
+                "pixels"
+            )
+        elif item.description.startswith(("zero-one mask of the old", "seed image of the old")):
+            notes.append(f"mask {item.path.name} is the {item.description}")
+    return notes
 
 
 def _check_provenance(target: _Target, loaded: Sequence[MaskInput], *, force: bool) -> list[str]:
@@ -854,12 +950,34 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _refuse_output_among_masks(dest: Path, masks: Sequence[str | Path]) -> None:
+    """``--output`` must never be an input: not a mask, nor a link to one."""
+    for value in masks:
+        if _same_file(dest, Path(value)):
+            raise InputError(
+                f"--output {dest} is the mask {value}: the output must never be an input; "
+                "choose another --output; nothing was written"
+            )
+
+
+def _check_old_tools(rate: Path, target: _Target, backup_path, report, *, force: bool) -> None:
+    """Notice an earlier claw removal by the old tools; go on only with ``force``."""
+    from .history import check_old_tool_commits
+
+    report.old_tools, notes = check_old_tool_commits(
+        rate, target.history_text, backup_path, force=force
+    )
+    report.notes.extend(notes)
+
+
 def _check_backup_policy(rate: Path, target: _Target, backup_path: Path | None, report) -> None:
     if backup_path is None or not os.path.lexists(backup_path):
         return
     if HISTORY_PREFIX in target.history_text:
         report.notes.append(f"backup {backup_path.name} from the first commit is kept as it is")
         return
+    if old_tool_entries(target.history_text):
+        return  # the old tool's backup of the original (see _check_old_tools)
     # No ds9claw commit in the file: the backup belongs to this file only if they are equal
     # (e.g. after `ds9claw revert`); otherwise it is another version that must not be lost
     # and this file would be changed without a backup of its own.
@@ -887,7 +1005,7 @@ def _dry_run_counts(rate, target, loaded, mask, bits, fill, report) -> None:
         dq = _dq_as_uint32(hdul["DQ"].data if target.has_dq else None, sci.shape)
         n_flagged, n_filled = _change_counts(sci, dq, mask, bits, fill)
     report.n_flagged, report.n_filled = n_flagged, n_filled
-    report.history = _describe(loaded, bits, fill, report.n_masked, n_flagged)
+    report.history = _describe(loaded, bits, fill, report.n_masked, n_flagged, _original(report))
 
 
 def _change_counts(sci, dq, mask, bits, fill) -> tuple[int, int]:
@@ -923,7 +1041,9 @@ def _commit_locked(rate, dest, target, loaded, mask, bits, fill, report) -> None
             return
         np.bitwise_or(dq, np.uint32(bits), out=dq, where=mask)
         sci[mask] = np.asarray(fill, sci.dtype)
-        report.history = _describe(loaded, bits, fill, report.n_masked, report.n_flagged)
+        report.history = _describe(
+            loaded, bits, fill, report.n_masked, report.n_flagged, _original(report)
+        )
         with _Captured(rate):
             if hasattr(model, "add_history_entry"):
                 model.add_history_entry(report.history, software=dict(SOFTWARE))
@@ -1044,9 +1164,15 @@ def revert(
 ) -> RevertReport:
     """Restore a rate file from its ``_before_removing_claws`` backup, after checking it.
 
-    The backup must be the pre-commit version of the file: the same image extensions
-    and shapes, ERR/VAR_* identical, its DQ bits a subset of the file's, SCI different
-    only where the DQ differs.  The file is replaced atomically; the backup is kept.
+    The backup must be the file the commit started from: its sha256 the one the commit
+    recorded in its history entry, its header naming the same instrument, detector and
+    exposure, the same extensions and shapes.  And the revert must throw away nothing but
+    the commits: no DQ bits cleared or set other than the committed flags, SCI changed
+    only on the committed pixels (to the fill value), ERR/VAR_* and the header keywords
+    unchanged (`ds9claw.revertcheck.check_backup`).  An old-tool backup (the old scripts
+    use the same name, and record no sha256) is named as such; restoring it undoes that
+    tool's claw removal too.  Each of these refuses unless ``force``.  The file is
+    replaced atomically; the backup is kept.
 
     Parameters
     ----------
@@ -1066,10 +1192,10 @@ def revert(
     Raises
     ------
     InputError
-        No backup, or the file is not a committed file.
+        No backup, or the file has no ds9claw commit (an old-tool backup is named).
     CommitError
-        The backup does not match the file, or the file could not be written (it is
-        unchanged).
+        The backup is not the original, the revert would throw away later changes, or
+        the file could not be written (it is unchanged).
     """
     t0 = time.perf_counter()
     rate = Path(rate)
@@ -1094,19 +1220,7 @@ def revert(
                 report.elapsed = time.perf_counter() - t0
                 return report
             target = _inspect_target(rate, force=True)
-            if HISTORY_PREFIX not in target.history_text and not force:
-                raise InputError(
-                    f"{rate.name} has no ds9claw commit in its history: not reverting to "
-                    f"{backup.name} (pass --force to restore it anyway)"
-                )
-            problem, report.n_restored = _compare_with_backup(rate, backup)
-            if problem and not force:
-                raise CommitError(
-                    f"{backup.name} is not the pre-commit version of {rate.name}: {problem}; "
-                    "nothing was changed (pass --force to restore it anyway)"
-                )
-            if problem:
-                report.notes.append(f"restored despite: {problem}")
+            _check_revert(rate, backup, target, report, force=force)
             if dry_run:
                 report.elapsed = time.perf_counter() - t0
                 return report
@@ -1129,39 +1243,14 @@ def revert(
     return report
 
 
-def _compare_with_backup(rate: Path, backup: Path) -> tuple[str, int]:
-    """('' or the reason the backup is not the pre-commit file, pixels that differ)."""
-    from astropy.io import fits
+def _check_revert(rate: Path, backup: Path, target: _Target, report, *, force: bool) -> None:
+    """Refuse (unless ``force``) a backup that is not the original or a revert that loses work."""
+    from .revertcheck import verify_revert
 
-    try:
-        with fits.open(rate, memmap=False) as cur, fits.open(backup, memmap=False) as old:
-            cur_hdus, old_hdus = _image_hdus(cur), _image_hdus(old)
-            if set(cur_hdus) != set(old_hdus):
-                return "it has other extensions", 0
-            for key, hdu in old_hdus.items():
-                if hdu.data.shape != cur_hdus[key].data.shape:
-                    return f"{key[0]} shapes differ", 0
-            if ("SCI", 1) not in old_hdus:
-                return "it has no SCI", 0
-            shape = old_hdus[("SCI", 1)].data.shape
-            old_dq = _dq_as_uint32(
-                old_hdus[("DQ", 1)].data if ("DQ", 1) in old_hdus else None, shape
-            )
-            cur_dq = _dq_as_uint32(
-                cur_hdus[("DQ", 1)].data if ("DQ", 1) in cur_hdus else None, shape
-            )
-            if np.any(old_dq & ~cur_dq):
-                return "it has DQ bits the file lacks", 0
-            changed = old_dq != cur_dq
-            for key, hdu in old_hdus.items():
-                if key[0] == "DQ":
-                    continue
-                a, b = hdu.data, cur_hdus[key].data
-                if key[0] == "SCI":
-                    if not _bits_equal(a[~changed], b[~changed]):
-                        return "SCI differs where DQ was not changed", 0
-                elif not _bits_equal(a, b):
-                    return f"{key[0]} differs", 0
-            return "", int(np.count_nonzero(changed))
-    except (OSError, ValueError, TypeError) as error:
-        return f"cannot read it ({error})", 0
+    check = verify_revert(
+        rate, backup, committed=HISTORY_PREFIX in target.history_text, force=force
+    )
+    report.n_restored = check.n_restored
+    report.notes.extend(check.notes)
+    if check.old_tools:
+        report.old_tool = str(check.old_tools[0])

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REAL_REGIONS = SHARED / "data" / "real_regions"
+#: Real files from the observers' workflow, carried by the test suite (see data/README.md).
+DATA = Path(__file__).resolve().parent / "data"
+REAL_REGIONS = DATA / "real_regions"
+REAL_MASKS = DATA / "real_masks"
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,16 @@ overwritten), through a verified temporary file renamed over it; --output writes
 file instead.  Then rerun calwebb_image2 and calwebb_image3: resample leaves out pixels
 flagged DO_NOT_USE.
 
+Masks are told from exposures by content: the old util_detect_source_and_create_seed_image.py
+products (a primary HDU with EXTNAME = 'SCI') work as they are; a rate or cal is refused.  A
+mask of another shape is reprojected onto the rate's grid through the two WCSs.  --mask-dir
+DIR replaces the old tool's --template-dir: each RATE gets every <dataset>*.fits,
+<dataset>*.fits.gz and <dataset>*.reg in DIR (ORed); a RATE with none is skipped.  A rate
+the old tools already cleaned is refused unless --force (their backup is kept).
+
 Examples:
   ds9claw commit X_nrcb1_rate.fits X_nrcb1_cal_claws_seed_image_zeroonemask.fits.gz
+  ds9claw commit jw*_rate.fits --mask-dir claw_masks/
   ds9claw commit X_nrcb1_rate.fits snowball.pix.reg --flags OTHER_BAD_PIXEL
   ds9claw commit jw*_rate.fits --mask '{dataset}_cal_claws_seed_image_zeroonemask.fits.gz' -j 2
   ds9claw revert X_nrcb1_rate.fits
@@ -72,6 +80,14 @@ def register(subparsers, parents=()) -> None:
         "braces; an existing file is used as named); repeatable (masks are ORed)",
     )
     parser.add_argument(
+        "--mask-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="for every RATE, OR every mask and region file named after its dataset in DIR "
+        "(<dataset>*.fits, <dataset>*.fits.gz, <dataset>*.reg); a RATE with none is skipped",
+    )
+    parser.add_argument(
         "--flags",
         default=DEFAULT_COMMIT_FLAGS,
         help=f"DQ flags to OR in: JWST flag names joined by '+', or an integer "
@@ -116,7 +132,8 @@ def register(subparsers, parents=()) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="also commit into non-NIRCam files and models other than ImageModel",
+        help="also commit into non-NIRCam files, models other than ImageModel, and files the "
+        "old tools already cleaned",
     )
     parser.add_argument(
         "--jobs",
@@ -173,6 +190,23 @@ def register(subparsers, parents=()) -> None:
     rparser.set_defaults(func=run_revert, _parser=rparser)
 
 
+def _masks_from_directory(rates: list[str], directory: Path) -> tuple[list[str], list[list[str]]]:
+    """The rates that have masks in ``directory`` and their masks; report the others."""
+    from ..maskdir import find_masks
+
+    kept, masks = [], []
+    for rate in rates:
+        lookup = find_masks(rate, directory)
+        for path, reason in lookup.skipped:
+            _log.info("%s: left out %s (%s)", rate, path.name, reason)
+        if not lookup.masks:
+            print(f"{rate}: no mask or region file named {lookup.dataset}* in {directory}: skipped")
+            continue
+        kept.append(rate)
+        masks.append([str(p) for p in lookup.masks])
+    return kept, masks
+
+
 def _plan(args) -> list[tuple[str, list[str], Path | None]]:
     """(rate, masks, output) for each target, or a usage error."""
     from ..commit import expand_mask_template
@@ -181,7 +215,13 @@ def _plan(args) -> list[tuple[str, list[str], Path | None]]:
     files = [str(f) for f in args.files]
     if args.output is not None and args.output_dir is not None:
         parser.error("give --output or --output-dir, not both")
-    if not args.mask:
+    if args.mask_dir is not None and args.mask:
+        parser.error("give --mask or --mask-dir, not both")
+    if args.mask_dir is not None:
+        if args.output is not None and len(files) > 1:
+            parser.error("--output takes one rate file; use --output-dir for several")
+        rates, masks = _masks_from_directory(files, args.mask_dir)
+    elif not args.mask:
         if len(files) < 2:
             parser.error("give a rate file and at least one mask (or --mask TEMPLATE)")
         rates, masks = files[:1], [files[1:]]
@@ -266,10 +306,13 @@ def run_commit(args) -> int:
     from ..commit import _parse_fill
     from ..dq import interpret_flags
 
-    plan = _plan(args)
     # bad flags or fill value: one error before touching any file
     interpret_flags(args.flags)
     _parse_fill(args.fill_value)
+    plan = _plan(args)
+    if not plan:
+        print(f"no rate file had a mask in {args.mask_dir}: nothing to commit")
+        return 0
     options = {
         "flags": args.flags,
         "fill_value": args.fill_value,
@@ -311,6 +354,10 @@ def run_commit(args) -> int:
             status += f" (backup {report.backup.name})"
         rows.append((str(report.output), str(report.n_masked), str(report.n_flagged), status))
     _table(rows)
+    for report in reports:  # what a batch user must not miss
+        for note in report.notes:
+            if "was reprojected" in note or "by the old tool" in note:
+                print(f"  note: {report.output}: {note}")
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status] = counts.get(report.status, 0) + 1
@@ -370,7 +417,10 @@ def run_revert(args) -> int:
             failed += 1
             rows.append((path, "-", "-", f"FAILED: {error}"))
             continue
-        rows.append((path, str(report.n_restored), "-", report.status))
+        status = report.status + (
+            f" (old-tool backup, {report.old_tool})" if report.old_tool else ""
+        )
+        rows.append((path, str(report.n_restored), "-", status))
     _table(rows)
     if failed:
         print(
