@@ -690,7 +690,9 @@ def _describe(
         f"into {n_masked} pixels ({n_flagged} newly flagged); SCI set to {fill:g} there."
     )
     if original is not None and original[1]:
-        text += " " + ORIGINAL_SHA_TEXT.format(backup=original[0], sha256=original[1])
+        text += " " + ORIGINAL_SHA_TEXT.format(
+            backup=printable_name(original[0]), sha256=original[1]
+        )
     return text
 
 
