@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RegionError
+from .raster import fill_ellipse, fill_polygon
 
 __all__ = [
     "RegionShape",
@@ -350,82 +351,10 @@ def rasterize_shape(kind: str, params: np.ndarray, shape: tuple[int, int]) -> np
     """
     mask = np.zeros(shape, bool)
     if kind == "polygon":
-        _fill_polygon(mask, np.asarray(params, np.float64))
+        fill_polygon(mask, np.asarray(params, np.float64))
     else:
-        _fill_ellipse(mask, np.asarray(params, np.float64))
+        fill_ellipse(mask, np.asarray(params, np.float64))
     return mask
-
-
-def _fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
-    ny, nx = mask.shape
-    x, y = vertices[:, 0], vertices[:, 1]
-    row0 = max(0, math.ceil(y.min()))
-    row1 = min(ny - 1, math.floor(y.max()))
-    if row1 < row0 or x.max() < 0 or x.min() > nx - 1:
-        return
-    col0 = max(0, math.floor(x.min()))
-    col1 = min(nx - 1, math.ceil(x.max()))
-    rows = np.arange(row0, row1 + 1, dtype=np.float64)[:, None]
-    x1, y1 = x[None, :], y[None, :]
-    x2, y2 = np.roll(x, -1)[None, :], np.roll(y, -1)[None, :]
-    # crossing-number rule on pixel centres: an edge counts when one end is above the
-    # row centre and the other is not.
-    crosses = (y1 > rows) != (y2 > rows)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xint = x1 + (rows - y1) * (x2 - x1) / (y2 - y1)
-    # A centre (j, row) is inside when an odd number of crossings lie strictly left of
-    # it (x < j), which is how regions treats centres exactly on an edge.  Toggle at the
-    # first column past each crossing and take the running parity.
-    width = col1 - col0 + 1
-    start = np.where(crosses, np.clip(np.floor(xint) + 1 - col0, 0, width), width)
-    start = start.astype(np.int64)
-    toggles = np.zeros((rows.shape[0], width + 1), np.uint8)
-    row_index = np.broadcast_to(np.arange(rows.shape[0])[:, None], start.shape)
-    np.add.at(toggles, (row_index[crosses], start[crosses]), 1)
-    inside = (np.cumsum(toggles[:, :width], axis=1, dtype=np.uint8) & 1).astype(bool)
-    _clear_edge_centres(inside, rows[:, 0], col0, x, y)
-    mask[row0 : row1 + 1, col0 : col1 + 1] |= inside
-
-
-def _clear_edge_centres(
-    inside: np.ndarray, rows: np.ndarray, col0: int, x: np.ndarray, y: np.ndarray
-) -> None:
-    """Pixel centres exactly on an edge are outside (the regions package's rule)."""
-    width = inside.shape[1]
-    for x1, y1, x2, y2 in zip(x, y, np.roll(x, -1), np.roll(y, -1), strict=True):
-        low, high = min(y1, y2), max(y1, y2)
-        first = int(np.searchsorted(rows, low, side="left"))
-        last = int(np.searchsorted(rows, high, side="right"))
-        if first >= last:
-            continue
-        if y1 == y2:
-            lo, hi = math.ceil(min(x1, x2)) - col0, math.floor(max(x1, x2)) - col0
-            if rows[first] == y1 and hi >= 0 and lo < width:
-                inside[first, max(lo, 0) : min(hi, width - 1) + 1] = False
-            continue
-        on_rows = rows[first:last]
-        xs = x1 + (on_rows - y1) * (x2 - x1) / (y2 - y1)
-        exact = (xs == np.round(xs)) & (xs >= col0) & (xs < col0 + width)
-        if exact.any():
-            inside[np.flatnonzero(exact) + first, xs[exact].astype(np.int64) - col0] = False
-
-
-def _fill_ellipse(mask: np.ndarray, params: np.ndarray) -> None:
-    ny, nx = mask.shape
-    cx, cy, a, b, angle = params
-    if a <= 0 or b <= 0:
-        return
-    reach = max(a, b)
-    r0, r1 = max(0, math.floor(cy - reach)), min(ny - 1, math.ceil(cy + reach))
-    c0, c1 = max(0, math.floor(cx - reach)), min(nx - 1, math.ceil(cx + reach))
-    if r1 < r0 or c1 < c0:
-        return
-    yy, xx = np.mgrid[r0 : r1 + 1, c0 : c1 + 1].astype(np.float64)
-    t = math.radians(angle)
-    dx, dy = xx - cx, yy - cy
-    u = dx * math.cos(t) + dy * math.sin(t)
-    v = -dx * math.sin(t) + dy * math.cos(t)
-    mask[r0 : r1 + 1, c0 : c1 + 1] |= (u / a) ** 2 + (v / b) ** 2 < 1.0
 
 
 def region_masks(
