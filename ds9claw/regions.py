@@ -33,7 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RegionError
-from .raster import fill_ellipse, fill_polygon
+from .raster import ellipse_cost, fill_ellipse, fill_polygon, polygon_cost
+from .region_limits import (
+    MAX_REGION_SHAPES,
+    MAX_REGION_VERTICES,
+    MAX_REGIONS_BOX,
+    MAX_SKY_VERTICES,
+    RasterBudget,
+)
 
 __all__ = [
     "RegionShape",
@@ -68,6 +75,8 @@ _SHAPE_RE = re.compile(r"^\s*([+-]?)\s*([a-zA-Z]+)\s*\((.*?)\)\s*(.*)$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: Largest region text accepted (a hand-drawn file is a few kB).
 MAX_REGION_TEXT = 8 * 1024 * 1024
+#: Largest coordinate or size (pixels) of an image-coordinate shape.
+_MAX_COORDINATE = 1e12
 
 
 @dataclass(frozen=True)
@@ -213,10 +222,11 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
     ------
     RegionError
         When a line is neither a comment, a global line, a coordinate system, nor a
-        shape.
+        shape, or when the text passes a limit of `ds9claw.region_limits`.
     """
     shapes: list[RegionShape] = []
     system = "physical"  # DS9's default when a file names no system
+    vertices = sky_vertices = 0
     for number, raw_line in enumerate(source.text.splitlines(), start=1):
         for part in _split_line(raw_line):
             lower = part.lower()
@@ -234,6 +244,16 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
                     "(save regions from DS9 with Region > Save, format ds9)"
                 )
             sign, name, args, rest = match.groups()
+            if len(shapes) >= MAX_REGION_SHAPES:
+                raise RegionError(
+                    f"{source.name}, line {number}: more than {MAX_REGION_SHAPES} shapes, the "
+                    "limit for one region file: merge shapes or split the file"
+                )
+            if name.lower() == "polygon":
+                count = (args.count(",") + 1) // 2
+                vertices += count
+                sky_vertices += count if system in _SKY_SYSTEMS else 0
+                _check_vertices(source, number, vertices, sky_vertices)
             shapes.append(
                 RegionShape(
                     name=name.lower(),
@@ -245,6 +265,22 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
                 )
             )
     return shapes
+
+
+def _check_vertices(source: RegionSource, line: int, vertices: int, sky_vertices: int) -> None:
+    """Refuse polygons with more vertices than the limits (counted as they are read)."""
+    if vertices > MAX_REGION_VERTICES:
+        raise RegionError(
+            f"{source.name}, line {line}: polygons with more than {MAX_REGION_VERTICES} "
+            "vertices in all, the limit for one region file: simplify the outlines "
+            "(a vertex every pixel or two is plenty)"
+        )
+    if sky_vertices > MAX_SKY_VERTICES:
+        raise RegionError(
+            f"{source.name}, line {line}: sky-coordinate polygons with more than "
+            f"{MAX_SKY_VERTICES} vertices in all, the limit for sky coordinates: save the "
+            f"regions in image coordinates (limit {MAX_REGION_VERTICES}) or simplify them"
+        )
 
 
 def _split_line(line: str) -> Iterable[str]:
@@ -298,6 +334,11 @@ def _pixel_shape_params(shape: RegionShape, header) -> tuple[str, np.ndarray]:
         values = np.array([float(a) for a in shape.args], dtype=np.float64)
     except ValueError:
         raise RegionError(f"non-numeric argument in {shape.ds9()}") from None
+    if not np.isfinite(values).all() or np.abs(values).max() > _MAX_COORDINATE:
+        raise RegionError(
+            f"a coordinate of {shape.ds9()[:60]}... is not a finite number below "
+            f"{_MAX_COORDINATE:.0e} pixels"
+        )
     affine = None
     scale = 1.0
     if shape.system == "physical":
@@ -392,10 +433,11 @@ def region_masks(
     include_mask = np.zeros(shape, bool) if include else None
     exclude_mask = np.zeros(shape, bool)
     any_exclude = False
+    budget = RasterBudget(shape)
     for sources, as_exclude in ((include, False), (exclude, True)):
         for value in sources:
             source = RegionSource.coerce(value)
-            plus, minus, n_plus = _source_masks(source, shape, header)
+            plus, minus, n_plus = _source_masks(source, shape, header, budget)
             if as_exclude:
                 exclude_mask |= plus | minus
                 any_exclude = any_exclude or n_plus > 0 or minus.any()
@@ -420,7 +462,7 @@ def region_masks(
 
 
 def _source_masks(
-    source: RegionSource, shape: tuple[int, int], header
+    source: RegionSource, shape: tuple[int, int], header, budget: RasterBudget
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(include mask, exclusion-shape mask, number of include shapes with area)."""
     shapes = parse_region_text(source)
@@ -439,8 +481,8 @@ def _source_masks(
                 kind, params = _pixel_shape_params(item, header)
             except RegionError as error:
                 raise RegionError(f"{source.name}, line {item.line}: {error}") from None
-            target = plus if item.include else minus
-            target |= rasterize_shape(kind, params, shape)
+            where = f"{source.name}, line {item.line}"
+            _fill_shape(plus if item.include else minus, kind, params, budget, where)
         elif item.system in {"linear", "amplifier", "detector"}:
             raise RegionError(
                 f"{source.name}, line {item.line}: {item.system} coordinates are not supported;"
@@ -450,8 +492,20 @@ def _source_masks(
             via_regions.append(item)
         n_plus += item.include
     if via_regions:
-        _regions_package_masks(via_regions, source, shape, header, plus, minus)
+        _regions_package_masks(via_regions, source, shape, header, plus, minus, budget)
     return plus, minus, n_plus
+
+
+def _fill_shape(
+    target: np.ndarray, kind: str, params: np.ndarray, budget: RasterBudget, where: str
+) -> None:
+    """Charge the shape's work to ``budget``, then set its pixels in ``target``."""
+    if kind == "polygon":
+        budget.charge(polygon_cost(params, target.shape), where)
+        fill_polygon(target, params)
+    else:
+        budget.charge(ellipse_cost(params, target.shape), where)
+        fill_ellipse(target, params)
 
 
 def _regions_package_masks(
@@ -461,11 +515,16 @@ def _regions_package_masks(
     header,
     plus: np.ndarray,
     minus: np.ndarray,
+    budget: RasterBudget,
 ) -> None:
-    """Rasterise shapes that need the ``regions`` package (sky systems, annuli ...)."""
+    """Rasterise shapes that need the ``regions`` package (sky systems, annuli ...).
+
+    Polygons converted to pixels are filled by `ds9claw.raster` (same rule, bounded
+    memory); other shapes by ``regions``, after a check of their bounding box.
+    """
     import warnings
 
-    from regions import PixelRegion, Regions
+    from regions import PixelRegion, PolygonPixelRegion, Regions
 
     wcs = None
     for item in shapes:
@@ -489,11 +548,26 @@ def _regions_package_masks(
         if len(parsed) == 0:
             reason = "; ".join(str(w.message) for w in caught) or "unsupported shape"
             raise RegionError(f"{source.name}, line {item.line}: {reason}")
+        where = f"{source.name}, line {item.line}"
+        target = plus if item.include else minus
         for region in parsed:
             if not isinstance(region, PixelRegion):
                 region = region.to_pixel(wcs)
+            if isinstance(region, PolygonPixelRegion):
+                vertices = np.column_stack([region.vertices.x, region.vertices.y])
+                if not np.isfinite(vertices).all():
+                    raise RegionError(f"{where}: the polygon does not project onto this image")
+                _fill_shape(target, "polygon", vertices, budget, where)
+                continue
+            box = region.bounding_box.shape[0] * region.bounding_box.shape[1]
+            if box > MAX_REGIONS_BOX:
+                raise RegionError(
+                    f"{where}: the {item.name} spans {box} pixels on this image, more than "
+                    f"the limit of {MAX_REGIONS_BOX} for this kind of shape: make it smaller"
+                    " or save it in image coordinates"
+                )
+            budget.charge(2 * box, where)
             region_mask = region.to_mask(mode="center").to_image(shape)
-            target = plus if item.include else minus
             if region_mask is not None:
                 target |= region_mask.astype(bool)
 
