@@ -1,10 +1,13 @@
 """Rasterising pixel-coordinate polygons and ellipses with bounded memory.
 
 The rule is the one of ``regions``' ``to_mask(mode="center")``: a pixel belongs to a
-shape when its centre does; a centre exactly on a polygon edge is outside.  Polygons
-are filled with an even-odd edge table: each edge gives its crossings with the pixel
-rows it spans, a crossing toggles the parity from the first column past it, and a
-running parity along each row gives the inside.  Edges are processed in chunks of at
+shape when its centre does; a centre exactly on a polygon edge (zero cross product) is
+outside.  Polygons are filled with an even-odd edge table: each edge gives its
+crossings with the pixel rows it spans, a crossing toggles the parity from the first
+column at or past it, and a running parity along each row gives the inside.  The
+vertices are ordered and paired as ``regions`` does and every crossing and cross
+product is the same floating-point expression, so even centres that lie on an edge
+only to rounding get the same answer (tests compare the two on random polygons).  Edges are processed in chunks of at
 most `CHUNK_CROSSINGS` crossings, so memory is a few bytes per pixel of the shape's
 bounding box (clipped to the image) plus a fixed amount per chunk, whatever the number
 of vertices; time is proportional to pixels + crossings.  Ellipses are evaluated in
@@ -55,10 +58,10 @@ def _polygon_window(vertices: np.ndarray, shape: tuple[int, int]) -> tuple[int, 
     return row0, row1, col0, col1
 
 
-def _edge_rows(vertices: np.ndarray, row0: int, row1: int) -> tuple[np.ndarray, np.ndarray]:
+def _edge_rows(
+    y: np.ndarray, y2: np.ndarray, row0: int, row1: int
+) -> tuple[np.ndarray, np.ndarray]:
     """First row and number of rows (within row0..row1) each edge's y-range contains."""
-    y = vertices[:, 1]
-    y2 = np.roll(y, -1)
     low, high = np.minimum(y, y2), np.maximum(y, y2)
     first = _clip_int(np.ceil(low), row0, row1 + 1)
     last = _clip_int(np.floor(high), row0 - 1, row1)
@@ -84,7 +87,8 @@ def polygon_cost(vertices: np.ndarray, shape: tuple[int, int]) -> int:
     row0, row1, col0, col1 = _polygon_window(vertices, shape)
     if row1 < row0:
         return 0
-    _, count = _edge_rows(vertices, row0, row1)
+    y = vertices[:, 1]
+    _, count = _edge_rows(y, np.roll(y, 1), row0, row1)
     return (row1 - row0 + 1) * (col1 - col0 + 2) + int(count.sum())
 
 
@@ -104,9 +108,14 @@ def fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
     if row1 < row0:
         return
     n_rows, width = row1 - row0 + 1, col1 - col0 + 1
+    # regions orders the vertices counter-clockwise (by the sign of the shoelace sum,
+    # accumulated in order) and pairs each vertex with the one before it; the same
+    # pairing gives the same floating-point crossings and on-edge tests
     x, y = vertices[:, 0], vertices[:, 1]
-    x2, y2 = np.roll(x, -1), np.roll(y, -1)
-    first, count = _edge_rows(vertices, row0, row1)
+    if np.cumsum(x * np.roll(y, -1) - np.roll(x, -1) * y)[-1] < 0:
+        x, y = x[::-1].copy(), y[::-1].copy()
+    x2, y2 = np.roll(x, 1), np.roll(y, 1)
+    first, count = _edge_rows(y, y2, row0, row1)
     horizontal = y == y2
     # toggles[r, c] is odd when an odd number of crossings in row r lie left of column c
     toggles = np.zeros(n_rows * (width + 1), np.uint8)
@@ -155,7 +164,11 @@ def _sloped_edges(
     toggles: np.ndarray,
     on_edge: np.ndarray,
 ) -> None:
-    """Add the crossings of non-horizontal edges to ``toggles`` and ``on_edge``."""
+    """Add the crossings of non-horizontal edges to ``toggles`` and ``on_edge``.
+
+    Edge ``e`` runs from vertex ``(x2, y2)[e]`` to ``(x, y)[e]``; the arithmetic is the
+    one of regions' point-in-polygon test, evaluated in the same order.
+    """
     n = count[edges]
     total = int(n.sum())
     edge = np.repeat(edges, n)
@@ -163,26 +176,34 @@ def _sloped_edges(
     row = first[edge] + (np.arange(total, dtype=np.int64) - offset)
     del offset
     ex, ey, ex2, ey2 = x[edge], y[edge], x2[edge], y2[edge]
-    del edge
     rows = row.astype(np.float64)
-    # the same expression, evaluated in the same order, as a row-by-row crossing test
-    xs = ex + (rows - ey) * (ex2 - ex) / (ey2 - ey)
-    # every row here lies in [low, high]; the edge crosses it when row < high (one end
-    # above the row centre, the other not)
-    crosses = rows < np.maximum(ey, ey2)
-    del ex, ey, ex2, ey2, rows
+    del edge
+    xs = (ex2 - ex) * (rows - ey) / (ey2 - ey) + ex
+    crosses = (ey > rows) != (ey2 > rows)
     local = row - row0
-    # a centre (c, row) is inside when an odd number of crossings lie strictly left of
-    # it (x < c): toggle at the first column past each crossing
-    start = _clip_int(np.floor(xs[crosses]) + 1 - col0, 0, width)
+    del row
+    # a centre (c, row) is inside when an odd number of crossings lie right of it
+    # (c < x); a row has an even number of crossings, so that is an odd number at or
+    # left of it: toggle at the first column c >= x of each crossing
+    start = _clip_int(np.ceil(xs[crosses]) - col0, 0, width)
     index = local[crosses] * (width + 1) + start
+    del crosses, start
     parity = np.bincount(index, minlength=toggles.size) & 1
+    del index
     toggles ^= parity.astype(np.uint8)
-    del parity, index, start
-    # centres exactly on an edge are outside (the regions package's rule)
-    exact = (xs == np.round(xs)) & (xs >= col0) & (xs < col0 + width)
-    if exact.any():
-        on_edge[local[exact] * width + xs[exact].astype(np.int64) - col0] = True
+    del parity
+    # a centre on an edge (zero cross product, within the edge's x-range) is outside;
+    # only the columns next to the crossing can be
+    below = np.floor(np.clip(xs, col0 - 2, col0 + width + 1))
+    del xs
+    low_x, high_x = np.minimum(ex, ex2), np.maximum(ex, ex2)
+    for step in (0.0, 1.0):
+        column = below + step
+        cross = (ex2 - ex) * (rows - ey) - (ey2 - ey) * (column - ex)
+        on = (cross == 0.0) & (column >= low_x) & (column <= high_x)
+        on &= (column >= col0) & (column < col0 + width)
+        if on.any():
+            on_edge[local[on] * width + column[on].astype(np.int64) - col0] = True
 
 
 def _horizontal_edges(

@@ -125,7 +125,10 @@ class RegionSource:
         except OSError as error:
             raise RegionError(f"cannot read region file {path}: {error.strerror}") from None
         if len(raw) > MAX_REGION_TEXT:
-            raise RegionError(f"region file {path} is {len(raw)} bytes: not a DS9 region file")
+            raise RegionError(
+                f"region file {path} is {len(raw)} bytes, more than the {MAX_REGION_TEXT}-byte "
+                "limit: a DS9 region file is a few kB (simplify the shapes)"
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -153,7 +156,10 @@ class RegionSource:
         RegionSource
         """
         if len(text) > MAX_REGION_TEXT:
-            raise RegionError(f"region text from {name} is {len(text)} characters: too large")
+            raise RegionError(
+                f"region text from {name} is {len(text)} characters, more than the "
+                f"{MAX_REGION_TEXT}-character limit (simplify the shapes)"
+            )
         return cls(text=text, name=name, sha256=hashlib.sha256(text.encode()).hexdigest())
 
     @classmethod
