@@ -7,10 +7,12 @@ crossings with the pixel rows it spans, a crossing toggles the parity from the f
 column at or past it, and a running parity along each row gives the inside.  The
 vertices are ordered and paired as ``regions`` does and every crossing and cross
 product is the same floating-point expression, so even centres that lie on an edge
-only to rounding get the same answer (tests compare the two on random polygons).  Edges are processed in chunks of at
-most `CHUNK_CROSSINGS` crossings, so memory is a few bytes per pixel of the shape's
-bounding box (clipped to the image) plus a fixed amount per chunk, whatever the number
-of vertices; time is proportional to pixels + crossings.  Ellipses are evaluated in
+only to rounding get the same answer (tests compare the two on random polygons).
+
+Edges are processed in chunks of at most `CHUNK_CROSSINGS` crossings, so memory is a
+few bytes per pixel of the shape's bounding box (clipped to the image) plus a fixed
+amount per chunk, whatever the number of vertices; time is proportional to pixels +
+crossings.  Ellipses are evaluated in
 bands of rows for the same reason.
 
 `polygon_cost` and `ellipse_cost` give the work a shape will take (pixel and crossing
@@ -25,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "CHUNK_CROSSINGS",
+    "MAX_COORDINATE",
     "ellipse_cost",
     "fill_ellipse",
     "fill_polygon",
@@ -33,6 +36,10 @@ __all__ = [
 
 #: Largest number of edge/row crossings computed at once (about 60 bytes each).
 CHUNK_CROSSINGS = 1 << 21
+#: Largest coordinate (pixels) `fill_polygon` accepts: its rounding stays below NEAR.
+MAX_COORDINATE = 1e8
+#: Distance (pixels) from a crossing within which a centre is tested for lying on the edge.
+NEAR = 1e-6
 #: Pixels of an ellipse evaluated at once (about 50 bytes each).
 _ELLIPSE_BAND_PIXELS = 1 << 20
 
@@ -100,10 +107,18 @@ def fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
     mask : numpy.ndarray
         2-D boolean array, changed in place (pixels are only ever set).
     vertices : numpy.ndarray
-        (N, 2) array of finite 0-based (x, y) vertices; the polygon is closed
-        implicitly and may intersect itself or extend beyond the image.
+        (N, 2) array of finite 0-based (x, y) vertices below `MAX_COORDINATE` in
+        magnitude; the polygon is closed implicitly and may intersect itself or extend
+        beyond the image.
+
+    Raises
+    ------
+    ValueError
+        For a vertex that is not finite or exceeds `MAX_COORDINATE`.
     """
     vertices = np.asarray(vertices, np.float64)
+    if vertices.size and not np.abs(vertices).max() <= MAX_COORDINATE:
+        raise ValueError(f"polygon vertices must be finite and below {MAX_COORDINATE:g}")
     row0, row1, col0, col1 = _polygon_window(vertices, mask.shape)
     if row1 < row0:
         return
@@ -193,17 +208,19 @@ def _sloped_edges(
     toggles ^= parity.astype(np.uint8)
     del parity
     # a centre on an edge (zero cross product, within the edge's x-range) is outside;
-    # only the columns next to the crossing can be
-    below = np.floor(np.clip(xs, col0 - 2, col0 + width + 1))
+    # only a column within rounding of the crossing can be (coordinates are below
+    # MAX_COORDINATE, so rounding stays far below NEAR)
+    column = np.rint(xs)
+    near = np.flatnonzero(np.abs(xs - column) < NEAR)
     del xs
-    low_x, high_x = np.minimum(ex, ex2), np.maximum(ex, ex2)
-    for step in (0.0, 1.0):
-        column = below + step
-        cross = (ex2 - ex) * (rows - ey) - (ey2 - ey) * (column - ex)
-        on = (cross == 0.0) & (column >= low_x) & (column <= high_x)
-        on &= (column >= col0) & (column < col0 + width)
-        if on.any():
-            on_edge[local[on] * width + column[on].astype(np.int64) - col0] = True
+    if near.size == 0:
+        return
+    column, rows, local = column[near], rows[near], local[near]
+    ex, ey, ex2, ey2 = ex[near], ey[near], ex2[near], ey2[near]
+    cross = (ex2 - ex) * (rows - ey) - (ey2 - ey) * (column - ex)
+    on = (cross == 0.0) & (column >= np.minimum(ex, ex2)) & (column <= np.maximum(ex, ex2))
+    on &= (column >= col0) & (column < col0 + width)
+    on_edge[local[on] * width + column[on].astype(np.int64) - col0] = True
 
 
 def _horizontal_edges(

@@ -39,7 +39,7 @@ MAX_REGION_VERTICES = 500_000
 #: Vertices of polygons in sky coordinates in one region source.
 MAX_SKY_VERTICES = 20_000
 #: Rasterising work of one detection, in units of about 40 ns (see the module text).
-MAX_RASTER_WORK = 150_000_000
+MAX_RASTER_WORK = 100_000_000
 #: Bounding-box pixels of one shape rasterised by the regions package.
 MAX_REGIONS_BOX = 8 * 1024 * 1024
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RegionError
-from .raster import ellipse_cost, fill_ellipse, fill_polygon, polygon_cost
+from .raster import MAX_COORDINATE, ellipse_cost, fill_ellipse, fill_polygon, polygon_cost
 from .region_limits import (
     MAX_REGION_SHAPES,
     MAX_REGION_VERTICES,
@@ -75,8 +75,8 @@ _SHAPE_RE = re.compile(r"^\s*([+-]?)\s*([a-zA-Z]+)\s*\((.*?)\)\s*(.*)$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: Largest region text accepted (a hand-drawn file is a few kB).
 MAX_REGION_TEXT = 8 * 1024 * 1024
-#: Largest coordinate or size (pixels) of an image-coordinate shape.
-_MAX_COORDINATE = 1e12
+#: Largest coordinate or size (pixels) of a shape.
+_MAX_COORDINATE = MAX_COORDINATE
 
 
 @dataclass(frozen=True)
@@ -561,7 +561,7 @@ def _regions_package_masks(
                 region = region.to_pixel(wcs)
             if isinstance(region, PolygonPixelRegion):
                 vertices = np.column_stack([region.vertices.x, region.vertices.y])
-                if not np.isfinite(vertices).all():
+                if not np.abs(vertices).max() <= _MAX_COORDINATE:  # NaN: behind the sky
                     raise RegionError(f"{where}: the polygon does not project onto this image")
                 _fill_shape(target, "polygon", vertices, budget, where)
                 continue

@@ -221,7 +221,7 @@ def test_work_limit_refuses_polygons_of_many_long_edges():
     xs = np.linspace(1, 2048, n)
     ys = np.where(np.arange(n) % 2, 0.5, 2048.5)
     text = "image\npolygon(" + ",".join(f"{x:.3f},{y}" for x, y in zip(xs, ys, strict=True)) + ")"
-    with pytest.raises(RegionError, match="more than the limit of 150 million") as info:
+    with pytest.raises(RegionError, match="more than the limit of 100 million") as info:
         region_masks((2048, 2048), [RegionSource.from_text(text, name="zigzag.reg")])
     assert str(info.value).startswith("zigzag.reg, line 2: ")
     assert "\n" not in str(info.value)
