@@ -10,7 +10,7 @@ limit and what to do instead.
 * `MAX_SKY_VERTICES` polygon vertices per source in sky coordinates, which the
   ``regions`` package parses at about 75 us a vertex;
 * `MAX_RASTER_WORK` bounds the rasterising of all sources of one detection: polygons
-  cost one unit per edge/row crossing and a quarter per pixel of their bounding box,
+  cost one unit per edge/row crossing and one per pixel of their bounding box,
   ellipses one per pixel of their bounding box (both clipped to the image), shapes
   rasterised by ``regions`` two per pixel of their whole bounding box;
 * `MAX_REGIONS_BOX` pixels of the bounding box of one shape rasterised by ``regions``

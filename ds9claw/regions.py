@@ -506,6 +506,11 @@ def _fill_shape(
     target: np.ndarray, kind: str, params: np.ndarray, budget: RasterBudget, where: str
 ) -> None:
     """Charge the shape's work to ``budget``, then set its pixels in ``target``."""
+    if not np.abs(params).max() <= _MAX_COORDINATE:  # also NaN (sky points behind the WCS)
+        raise RegionError(
+            f"{where}: the shape does not fit on this image (a coordinate is beyond "
+            f"{_MAX_COORDINATE:g} pixels or undefined)"
+        )
     if kind == "polygon":
         budget.charge(polygon_cost(params, target.shape), where)
         fill_polygon(target, params)
@@ -561,8 +566,6 @@ def _regions_package_masks(
                 region = region.to_pixel(wcs)
             if isinstance(region, PolygonPixelRegion):
                 vertices = np.column_stack([region.vertices.x, region.vertices.y])
-                if not np.abs(vertices).max() <= _MAX_COORDINATE:  # NaN: behind the sky
-                    raise RegionError(f"{where}: the polygon does not project onto this image")
                 _fill_shape(target, "polygon", vertices, budget, where)
                 continue
             box = region.bounding_box.shape[0] * region.bounding_box.shape[1]

@@ -246,9 +246,18 @@ def test_huge_shapes_for_the_regions_package_are_refused():
         region_masks((2048, 2048), [RegionSource.from_text(text, name="big.reg")])
 
 
-def test_non_finite_coordinates_are_refused():
+def test_non_finite_and_far_coordinates_are_refused():
+    from astropy.io import fits
+
     with pytest.raises(RegionError, match="not a finite number"):
         region_masks((64, 64), [RegionSource.from_text("image\ncircle(10,10,1e400)")])
+    with pytest.raises(RegionError, match="not a finite number below"):
+        region_masks((64, 64), [RegionSource.from_text("image\npolygon(1,1,9,1,1e9,9)")])
+    header = fits.Header({"LTM1_1": 1e9, "LTM2_2": 1e9})  # physical -> image far away
+    with pytest.raises(RegionError, match="the shape does not fit on this image"):
+        region_masks(
+            (64, 64), [RegionSource.from_text("physical\npolygon(1,1,9,1,9,9)")], header=header
+        )
 
 
 def test_cli_refuses_an_over_limit_region_in_one_line(example_small, tmp_path):
