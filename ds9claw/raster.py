@@ -34,8 +34,8 @@ __all__ = [
     "polygon_cost",
 ]
 
-#: Largest number of edge/row crossings computed at once (about 60 bytes each).
-CHUNK_CROSSINGS = 1 << 21
+#: Largest number of edge/row crossings computed at once (about 50 bytes each).
+CHUNK_CROSSINGS = 1 << 22
 #: Largest coordinate (pixels) `fill_polygon` accepts: its rounding stays below NEAR.
 MAX_COORDINATE = 1e8
 #: Distance (pixels) from a crossing within which a centre is tested for lying on the edge.
@@ -132,8 +132,10 @@ def fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
     x2, y2 = np.roll(x, 1), np.roll(y, 1)
     first, count = _edge_rows(y, y2, row0, row1)
     horizontal = y == y2
-    # toggles[r, c] is odd when an odd number of crossings in row r lie left of column c
-    toggles = np.zeros(n_rows * (width + 1), np.uint8)
+    # toggles[c, r] counts the crossings of row r that start the parity at column c;
+    # column-major, so that the many consecutive rows of a long edge, whose crossings
+    # move slowly across columns, land next to each other in memory
+    toggles = np.zeros((width + 1) * n_rows, np.uint8)
     on_edge = np.zeros(n_rows * width, bool)
     sloped = np.flatnonzero(~horizontal & (count > 0))
     for edges in _chunks(sloped, count[sloped]):
@@ -141,7 +143,7 @@ def fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
     flat = np.flatnonzero(horizontal & (count > 0))
     if flat.size:
         on_edge |= _horizontal_edges(flat, x, x2, first, n_rows, row0, col0, col1, width)
-    inside = np.cumsum(toggles.reshape(n_rows, width + 1)[:, :width], axis=1, dtype=np.uint8)
+    inside = np.cumsum(toggles.reshape(width + 1, n_rows)[:width], axis=0, dtype=np.uint8).T
     inside &= 1
     inside = inside.view(bool)
     inside &= ~on_edge.reshape(n_rows, width)
@@ -184,39 +186,58 @@ def _sloped_edges(
     Edge ``e`` runs from vertex ``(x2, y2)[e]`` to ``(x, y)[e]``; the arithmetic is the
     one of regions' point-in-polygon test, evaluated in the same order.
     """
+    n_rows = toggles.size // (width + 1)
     n = count[edges]
     total = int(n.sum())
-    edge = np.repeat(edges, n)
-    offset = np.repeat(np.cumsum(n) - n, n)
-    row = first[edge] + (np.arange(total, dtype=np.int64) - offset)
-    del offset
-    ex, ey, ex2, ey2 = x[edge], y[edge], x2[edge], y2[edge]
-    rows = row.astype(np.float64)
-    del edge
-    xs = (ex2 - ex) * (rows - ey) / (ey2 - ey) + ex
-    crosses = (ey > rows) != (ey2 > rows)
-    local = row - row0
-    del row
+    ends = np.cumsum(n)
+    # window row of each crossing: the edge's first row plus the position in the edge
+    local = np.repeat(first[edges] - row0 - (ends - n), n)
+    local += np.arange(total, dtype=np.int64)
+    ex, ey = x[edges], y[edges]
+    dx, dy = x2[edges] - ex, y2[edges] - ey  # per edge: the same values as per crossing
+    # xs = dx * (row - ey) / dy + ex, in place and in that order
+    xs = local.astype(np.float64)
+    xs += row0
+    xs -= np.repeat(ey, n)
+    xs *= np.repeat(dx, n)
+    xs /= np.repeat(dy, n)
+    xs += np.repeat(ex, n)
+    # rows run from ceil(low) to floor(high): the edge crosses each of them (one end
+    # above the row centre, the other not) except a last row equal to its upper end
+    high = np.maximum(ey, y2[edges])
+    crosses = None
+    at_high = first[edges] + n - 1 == high
+    if at_high.any():
+        crosses = np.ones(total, bool)
+        crosses[(ends - 1)[at_high]] = False
     # a centre (c, row) is inside when an odd number of crossings lie right of it
     # (c < x); a row has an even number of crossings, so that is an odd number at or
-    # left of it: toggle at the first column c >= x of each crossing
-    start = _clip_int(np.ceil(xs[crosses]) - col0, 0, width)
-    index = local[crosses] * (width + 1) + start
-    del crosses, start
-    parity = np.bincount(index, minlength=toggles.size) & 1
-    del index
-    toggles ^= parity.astype(np.uint8)
-    del parity
+    # left of it: toggle at the first column c >= x of each crossing (counts add up
+    # modulo 256 in uint8, which keeps the parity)
+    start = np.ceil(xs)
+    start -= col0
+    index = _clip_int(start, 0, width)
+    del start
+    index *= n_rows
+    index += local
+    if crosses is not None:
+        index = index[crosses]
+    toggles += np.bincount(index, minlength=toggles.size).astype(np.uint8)
+    del index, crosses
     # a centre on an edge (zero cross product, within the edge's x-range) is outside;
     # only a column within rounding of the crossing can be (coordinates are below
     # MAX_COORDINATE, so rounding stays far below NEAR)
-    column = np.rint(xs)
-    near = np.flatnonzero(np.abs(xs - column) < NEAR)
-    del xs
+    distance = np.rint(xs)
+    distance -= xs
+    np.abs(distance, out=distance)
+    near = np.flatnonzero(distance < NEAR)
+    del distance
     if near.size == 0:
         return
-    column, rows, local = column[near], rows[near], local[near]
-    ex, ey, ex2, ey2 = ex[near], ey[near], ex2[near], ey2[near]
+    column, local = np.rint(xs[near]), local[near]
+    rows = (local + row0).astype(np.float64)
+    edge = np.searchsorted(ends, near, side="right")
+    ex, ey, ex2, ey2 = ex[edge], ey[edge], x2[edges][edge], y2[edges][edge]
     cross = (ex2 - ex) * (rows - ey) - (ey2 - ey) * (column - ex)
     on = (cross == 0.0) & (column >= np.minimum(ex, ex2)) & (column <= np.maximum(ex, ex2))
     on &= (column >= col0) & (column < col0 + width)

@@ -73,6 +73,11 @@ _NO_AREA_SHAPES = {
 _AREA_SHAPES = _FAST_SHAPES | {"annulus", "panda", "epanda", "bpanda"}
 _SHAPE_RE = re.compile(r"^\s*([+-]?)\s*([a-zA-Z]+)\s*\((.*?)\)\s*(.*)$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: A character no plain number has: on the alphabet left, float() accepts exactly what
+#: _NUMBER_RE does, so a long argument list is checked with one scan.
+_NOT_NUMBER_CHAR_RE = re.compile(r"[^0-9eE+\-.,]")
+#: Characters that matter when splitting a line (everything else is skipped in C).
+_SPLIT_CHAR_RE = re.compile(r"[\"'(){}\[\];#]")
 #: Largest region text accepted (a hand-drawn file is a few kB).
 MAX_REGION_TEXT = 8 * 1024 * 1024
 #: Largest coordinate or size (pixels) of a shape.
@@ -203,7 +208,10 @@ class RegionShape:
     @property
     def numeric(self) -> bool:
         """Whether every argument is a plain number (no units, no sexagesimal)."""
-        return all(_NUMBER_RE.match(a) for a in self.args)
+        if len(self.args) <= 16:
+            return all(_NUMBER_RE.match(a) for a in self.args)
+        # polygons: one scan; a malformed number then fails float() with a RegionError
+        return _NOT_NUMBER_CHAR_RE.search(",".join(self.args)) is None
 
     def ds9(self) -> str:
         """The shape as a DS9 line (system not included)."""
@@ -299,7 +307,8 @@ def _split_line(line: str) -> Iterable[str]:
     depth = 0
     quote = ""
     start = 0
-    for i, char in enumerate(line):
+    for found in _SPLIT_CHAR_RE.finditer(line):
+        i, char = found.start(), found.group()
         if quote:
             if char == quote:
                 quote = ""
@@ -337,7 +346,7 @@ def _physical_to_image(header) -> np.ndarray | None:
 def _pixel_shape_params(shape: RegionShape, header) -> tuple[str, np.ndarray]:
     """Shape in 0-based image pixels: (kind, parameters)."""
     try:
-        values = np.array([float(a) for a in shape.args], dtype=np.float64)
+        values = np.array(shape.args, dtype=np.float64)
     except ValueError:
         raise RegionError(f"non-numeric argument in {shape.ds9()}") from None
     if not np.isfinite(values).all() or np.abs(values).max() > _MAX_COORDINATE:
