@@ -45,6 +45,7 @@ def _zigzag(n: int) -> str:
 def _cases() -> dict[str, tuple[str, list[str], bool]]:
     """name -> (region text, extra options, accepted?)."""
     from ds9claw.detect import MAX_MEDIAN_FILTER, MAX_SMOOTH
+    from ds9claw.raster import CROSSING_COST
     from ds9claw.region_limits import (
         MAX_RASTER_WORK,
         MAX_REGION_SHAPES,
@@ -55,7 +56,7 @@ def _cases() -> dict[str, tuple[str, list[str], bool]]:
 
     seed = ["--ignore-background", "--sigma", "2", "--smooth", "1"]
     window = SIZE * (SIZE + 1)  # bounding-box work of a full-frame polygon
-    n_zigzag = (MAX_RASTER_WORK - window) // SIZE - 100
+    n_zigzag = (MAX_RASTER_WORK - window) // (CROSSING_COST * SIZE) - 100
     full_ellipse = SIZE * SIZE
     n_ellipses = MAX_RASTER_WORK // full_ellipse
     ellipses = "\n".join(
@@ -107,7 +108,7 @@ def _cases() -> dict[str, tuple[str, list[str], bool]]:
             ],
             True,
         ),
-        "refused: zig-zag over the work limit": (_zigzag(n_zigzag + 2000), seed, False),
+        "refused: zig-zag over the work limit": (_zigzag(n_zigzag + 1000), seed, False),
         "refused: one shape too many": (circles + "\ncircle(5,5,2)", seed, False),
         "refused: median filter 102": (frame, ["--median-filter", "102"], False),
     }

@@ -217,7 +217,7 @@ def test_the_rasteriser_itself_stays_small_for_giant_polygons(tmp_path):
 
 def test_work_limit_refuses_polygons_of_many_long_edges():
     """A zig-zag whose edges each span the image costs vertices x rows: refused before."""
-    n = MAX_RASTER_WORK // 2048 + 2000
+    n = MAX_RASTER_WORK // (raster.CROSSING_COST * 2048) + 100  # just over the limit
     xs = np.linspace(1, 2048, n)
     ys = np.where(np.arange(n) % 2, 0.5, 2048.5)
     text = "image\npolygon(" + ",".join(f"{x:.3f},{y}" for x, y in zip(xs, ys, strict=True)) + ")"
