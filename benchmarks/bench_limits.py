@@ -1,9 +1,11 @@
 """Benchmark the worst inputs the limits accept (issue 14: inputs that cost gigabytes).
 
 Each case is one ``ds9claw detect`` process on the 2048 x 2048 example, measured for
-wall time and peak RSS (``wait4``); the budget for every accepted case is 10 s and
-1 GiB.  Cases just over a limit are run too: they must be refused (non-zero exit)
-quickly.  The limits are in ``ds9claw/region_limits.py`` and ``ds9claw/detect.py``.
+wall time, CPU time and peak RSS (``wait4``); the budget for every accepted case is
+10 s of CPU time and 1 GiB (wall time equals CPU time on an idle machine; on a shared
+one it also counts the waiting, and the load average is printed).  Cases just over
+a limit are run too: they must be refused (non-zero exit) quickly.  The limits are in
+``ds9claw/region_limits.py`` and ``ds9claw/detect.py``.
 
 Run:  .venv/bin/python benchmarks/bench_limits.py [--check] [--only NAME ...]
 """
@@ -114,8 +116,8 @@ def _cases() -> dict[str, tuple[str, list[str], bool]]:
     }
 
 
-def _run(cal: Path, region: Path, extra: list[str], out: Path) -> tuple[float, float, int]:
-    """Wall time, peak RSS (MiB) and exit status of one ``ds9claw detect`` process."""
+def _run(cal: Path, region: Path, extra: list[str], out: Path) -> tuple[float, float, float, int]:
+    """Wall time, CPU time, peak RSS (MiB) and exit status of one ``ds9claw detect``."""
     start = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "ds9claw", "detect", str(cal), "--include-region", str(region),
@@ -127,7 +129,8 @@ def _run(cal: Path, region: Path, extra: list[str], out: Path) -> tuple[float, f
     wall = time.perf_counter() - start
     assert child.stderr is not None
     child.stderr.close()
-    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 def main() -> int:
@@ -153,7 +156,7 @@ def main() -> int:
             f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
         )
         print(f"budget for accepted inputs: {BUDGET_S:g} s, {BUDGET_MIB:g} MiB peak RSS")
-        print(f"{'case':58s} {'bytes':>9s} {'wall s':>7s} {'MiB':>6s} {'rc':>3s}")
+        print(f"{'case':58s} {'bytes':>9s} {'wall s':>7s} {'cpu s':>6s} {'MiB':>6s} {'rc':>3s}")
         for name, (text, extra, accepted) in _cases().items():
             if args.only and not any(word in name for word in args.only):
                 continue
@@ -163,15 +166,17 @@ def main() -> int:
                 region.write_text(f"# Region file format: DS9 version 4.1\n{body}\n")
             else:
                 region = example_region
-            wall, peak, status = _run(cal, region, extra, out)
+            wall, cpu, peak, status = _run(cal, region, extra, out)
+            # CPU time is the figure to hold against the budget on a shared machine (wall
+            # time there includes waiting for the other processes)
             if accepted:
-                ok = status == 0 and wall <= BUDGET_S and peak <= BUDGET_MIB
+                ok = status == 0 and cpu <= BUDGET_S and peak <= BUDGET_MIB
             else:
-                ok = status != 0 and wall <= BUDGET_S
+                ok = status != 0 and cpu <= BUDGET_S
             failed |= not ok
             size = region.stat().st_size
             verdict = "ok" if ok else "MISSED"
-            print(f"{name:58s} {size:9d} {wall:7.2f} {peak:6.0f} {status:3d} {verdict}")
+            print(f"{name:58s} {size:9d} {wall:7.2f} {cpu:6.2f} {peak:6.0f} {status:3d} {verdict}")
     return 1 if (args.check and failed) else 0
 
 
