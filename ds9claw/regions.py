@@ -349,7 +349,7 @@ def _pixel_shape_params(shape: RegionShape, header) -> tuple[str, np.ndarray]:
         values = np.array(shape.args, dtype=np.float64)
     except ValueError:
         raise RegionError(f"non-numeric argument in {shape.ds9()}") from None
-    if not np.isfinite(values).all() or np.abs(values).max() > _MAX_COORDINATE:
+    if values.size and not np.abs(values).max() <= _MAX_COORDINATE:  # also inf, NaN
         raise RegionError(
             f"a coordinate of {shape.ds9()[:60]}... is not a finite number below "
             f"{_MAX_COORDINATE:.0e} pixels"
@@ -577,10 +577,14 @@ def _regions_package_masks(
                 vertices = np.column_stack([region.vertices.x, region.vertices.y])
                 _fill_shape(target, "polygon", vertices, budget, where)
                 continue
-            box = region.bounding_box.shape[0] * region.bounding_box.shape[1]
+            try:
+                box = region.bounding_box.shape[0] * region.bounding_box.shape[1]
+            except (ValueError, OverflowError) as error:  # e.g. an infinite radius
+                raise RegionError(f"{where}: cannot place {text[:60]!r} ({error})") from None
             if box > MAX_REGIONS_BOX:
+                shown = f"{box:,}" if box < 10**12 else "over 10^12"
                 raise RegionError(
-                    f"{where}: the {item.name} spans {box} pixels on this image, more than "
+                    f"{where}: the {item.name} spans {shown} pixels on this image, more than "
                     f"the limit of {MAX_REGIONS_BOX} for this kind of shape: make it smaller"
                     " or save it in image coordinates"
                 )

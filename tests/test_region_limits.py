@@ -242,8 +242,13 @@ def test_shape_and_vertex_limits_name_the_limit():
 
 def test_huge_shapes_for_the_regions_package_are_refused():
     text = "image\nannulus(1024,1024,100,3000)"
-    with pytest.raises(RegionError, match="annulus spans .* pixels on this image, more than"):
+    with pytest.raises(RegionError, match="annulus spans 36,012,001 pixels on this image, more"):
         region_masks((2048, 2048), [RegionSource.from_text(text, name="big.reg")])
+    text = "image\nannulus(1024,1024,100,1e300)"
+    with pytest.raises(RegionError, match="annulus spans over 10\\^12 pixels"):
+        region_masks((2048, 2048), [RegionSource.from_text(text, name="big.reg")])
+    with pytest.raises(RegionError, match="cannot place 'circle\\(1,2,inf\\)'"):
+        region_masks((64, 64), [RegionSource.from_text("image\ncircle(1,2,inf)")])
 
 
 def test_non_finite_and_far_coordinates_are_refused():
