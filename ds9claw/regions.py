@@ -12,7 +12,12 @@ system, its include/exclude sign (``-polygon(...)``) and its line number.  Then:
   suite checks pixel-for-pixel agreement with ``regions`` on every real region file.
 * everything else that has an area (sky systems such as ``fk5``, ``icrs``,
   ``galactic``, ``ecliptic``; annuli; ...) goes through ``regions``
-  (``Regions.parse(..., format="ds9")`` and ``to_pixel(wcs)``).
+  (``Regions.parse(..., format="ds9")`` and ``to_pixel(wcs)``); polygons converted to
+  pixels are then filled by `ds9claw.raster` like image polygons, other shapes by
+  ``regions``' ``to_mask`` after a check of their bounding box.
+
+What a region may cost is bounded by the limits of `ds9claw.region_limits` (shapes,
+vertices, rasterising work); memory follows the image, not the number of vertices.
 
 Shapes without area (point, line, text, vector, ruler, compass, projection) are
 skipped with a warning; an include set left empty by that, or lying entirely outside
