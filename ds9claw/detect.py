@@ -63,6 +63,12 @@ _log = logging.getLogger(__name__)
 #: Extra pixels around the include region's bounding box used for the background
 #: estimate when ``box_size`` does not ask for more.
 BACKGROUND_MARGIN = 64
+#: Largest median filter size (pixels); its cost does not depend on the size
+#: (`ds9claw.filters`), the limit keeps the window margin sensible.
+MAX_MEDIAN_FILTER = 101
+#: Largest smoothing standard deviation (pixels) of ``smooth`` and ``smooth_in_advance``;
+#: the cost grows with it (benchmarks/bench_limits.py measures the worst case).
+MAX_SMOOTH = 50.0
 
 
 class NoDetectionWarning(UserWarning):
@@ -150,8 +156,11 @@ class DetectionParameters:
                 raise ParameterError(f"{name} must be a positive number, got {value!r}")
         for name in ("smooth_in_advance", "smooth"):
             value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= 50):
-                raise ParameterError(f"{name} must be between 0 and 50 pixels, got {value!r}")
+            if not (math.isfinite(value) and 0 <= value <= MAX_SMOOTH):
+                raise ParameterError(
+                    f"{name} must be between 0 and {MAX_SMOOTH:g} pixels (the limit), got "
+                    f"{value!r}: a claw needs a few pixels at most"
+                )
         if not (math.isfinite(self.smooth_cutoff) and 0 <= self.smooth_cutoff < 1):
             raise ParameterError(f"smooth_cutoff must be in [0, 1), got {self.smooth_cutoff!r}")
         if not 0 <= self.minpixarea <= 8:
@@ -161,10 +170,11 @@ class DetectionParameters:
             )
         if self.min_area < 0:
             raise ParameterError(f"min_area must be 0 or more pixels, got {self.min_area!r}")
-        if not 1 <= self.median_filter <= 101:
+        if not 1 <= self.median_filter <= MAX_MEDIAN_FILTER:
             raise ParameterError(
-                "median_filter is a size in pixels (1 = off, at most 101), "
-                f"got {self.median_filter!r}"
+                f"median_filter is a size in pixels (1 = off, at most {MAX_MEDIAN_FILTER}, the "
+                f"limit), got {self.median_filter!r}: use a size between 1 and "
+                f"{MAX_MEDIAN_FILTER} (3 to 9 removes isolated noise pixels)"
             )
         if self.box_size is not None and self.box_size < 4:
             raise ParameterError(f"box_size must be at least 4 pixels, got {self.box_size!r}")
@@ -359,9 +369,9 @@ def _detect(
     # happens to be finite says nothing about the claw
     detected = (img > threshold) & in_region
     if params.median_filter > 1:
-        from scipy import ndimage
+        from .filters import binary_median_filter
 
-        detected = ndimage.median_filter(detected.astype(np.uint8), size=params.median_filter) > 0
+        detected = binary_median_filter(detected, params.median_filter)
     if params.minpixarea > 0:
         detected = neighbour_filter(detected, params.minpixarea)
     if params.min_area > 1:

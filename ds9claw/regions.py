@@ -12,7 +12,12 @@ system, its include/exclude sign (``-polygon(...)``) and its line number.  Then:
   suite checks pixel-for-pixel agreement with ``regions`` on every real region file.
 * everything else that has an area (sky systems such as ``fk5``, ``icrs``,
   ``galactic``, ``ecliptic``; annuli; ...) goes through ``regions``
-  (``Regions.parse(..., format="ds9")`` and ``to_pixel(wcs)``).
+  (``Regions.parse(..., format="ds9")`` and ``to_pixel(wcs)``); polygons converted to
+  pixels are then filled by `ds9claw.raster` like image polygons, other shapes by
+  ``regions``' ``to_mask`` after a check of their bounding box.
+
+What a region may cost is bounded by the limits of `ds9claw.region_limits` (shapes,
+vertices, rasterising work); memory follows the image, not the number of vertices.
 
 Shapes without area (point, line, text, vector, ruler, compass, projection) are
 skipped with a warning; an include set left empty by that, or lying entirely outside
@@ -33,6 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RegionError
+from .raster import MAX_COORDINATE, ellipse_cost, fill_ellipse, fill_polygon, polygon_cost
+from .region_limits import (
+    MAX_REGION_SHAPES,
+    MAX_REGION_VERTICES,
+    MAX_REGIONS_BOX,
+    MAX_SKY_VERTICES,
+    RasterBudget,
+)
 
 __all__ = [
     "RegionShape",
@@ -65,8 +78,15 @@ _NO_AREA_SHAPES = {
 _AREA_SHAPES = _FAST_SHAPES | {"annulus", "panda", "epanda", "bpanda"}
 _SHAPE_RE = re.compile(r"^\s*([+-]?)\s*([a-zA-Z]+)\s*\((.*?)\)\s*(.*)$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: A character no plain number has: on the alphabet left, float() accepts exactly what
+#: _NUMBER_RE does, so a long argument list is checked with one scan.
+_NOT_NUMBER_CHAR_RE = re.compile(r"[^0-9eE+\-.,]")
+#: Characters that matter when splitting a line (everything else is skipped in C).
+_SPLIT_CHAR_RE = re.compile(r"[\"'(){}\[\];#]")
 #: Largest region text accepted (a hand-drawn file is a few kB).
 MAX_REGION_TEXT = 8 * 1024 * 1024
+#: Largest coordinate or size (pixels) of a shape.
+_MAX_COORDINATE = MAX_COORDINATE
 
 
 @dataclass(frozen=True)
@@ -115,7 +135,10 @@ class RegionSource:
         except OSError as error:
             raise RegionError(f"cannot read region file {path}: {error.strerror}") from None
         if len(raw) > MAX_REGION_TEXT:
-            raise RegionError(f"region file {path} is {len(raw)} bytes: not a DS9 region file")
+            raise RegionError(
+                f"region file {path} is {len(raw)} bytes, more than the {MAX_REGION_TEXT}-byte "
+                "limit: a DS9 region file is a few kB (simplify the shapes)"
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -143,7 +166,10 @@ class RegionSource:
         RegionSource
         """
         if len(text) > MAX_REGION_TEXT:
-            raise RegionError(f"region text from {name} is {len(text)} characters: too large")
+            raise RegionError(
+                f"region text from {name} is {len(text)} characters, more than the "
+                f"{MAX_REGION_TEXT}-character limit (simplify the shapes)"
+            )
         return cls(text=text, name=name, sha256=hashlib.sha256(text.encode()).hexdigest())
 
     @classmethod
@@ -187,7 +213,10 @@ class RegionShape:
     @property
     def numeric(self) -> bool:
         """Whether every argument is a plain number (no units, no sexagesimal)."""
-        return all(_NUMBER_RE.match(a) for a in self.args)
+        if len(self.args) <= 16:
+            return all(_NUMBER_RE.match(a) for a in self.args)
+        # polygons: one scan; a malformed number then fails float() with a RegionError
+        return _NOT_NUMBER_CHAR_RE.search(",".join(self.args)) is None
 
     def ds9(self) -> str:
         """The shape as a DS9 line (system not included)."""
@@ -212,10 +241,11 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
     ------
     RegionError
         When a line is neither a comment, a global line, a coordinate system, nor a
-        shape.
+        shape, or when the text passes a limit of `ds9claw.region_limits`.
     """
     shapes: list[RegionShape] = []
     system = "physical"  # DS9's default when a file names no system
+    vertices = sky_vertices = 0
     for number, raw_line in enumerate(source.text.splitlines(), start=1):
         for part in _split_line(raw_line):
             lower = part.lower()
@@ -233,6 +263,16 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
                     "(save regions from DS9 with Region > Save, format ds9)"
                 )
             sign, name, args, rest = match.groups()
+            if len(shapes) >= MAX_REGION_SHAPES:
+                raise RegionError(
+                    f"{source.name}, line {number}: more than {MAX_REGION_SHAPES} shapes, the "
+                    "limit for one region file: merge shapes or split the file"
+                )
+            if name.lower() == "polygon":
+                count = (args.count(",") + 1) // 2
+                vertices += count
+                sky_vertices += count if system in _SKY_SYSTEMS else 0
+                _check_vertices(source, number, vertices, sky_vertices)
             shapes.append(
                 RegionShape(
                     name=name.lower(),
@@ -246,6 +286,22 @@ def parse_region_text(source: RegionSource) -> list[RegionShape]:
     return shapes
 
 
+def _check_vertices(source: RegionSource, line: int, vertices: int, sky_vertices: int) -> None:
+    """Refuse polygons with more vertices than the limits (counted as they are read)."""
+    if vertices > MAX_REGION_VERTICES:
+        raise RegionError(
+            f"{source.name}, line {line}: polygons with more than {MAX_REGION_VERTICES} "
+            "vertices in all, the limit for one region file: simplify the outlines "
+            "(a vertex every pixel or two is plenty)"
+        )
+    if sky_vertices > MAX_SKY_VERTICES:
+        raise RegionError(
+            f"{source.name}, line {line}: sky-coordinate polygons with more than "
+            f"{MAX_SKY_VERTICES} vertices in all, the limit for sky coordinates: save the "
+            f"regions in image coordinates (limit {MAX_REGION_VERTICES}) or simplify them"
+        )
+
+
 def _split_line(line: str) -> Iterable[str]:
     """Split a DS9 line on ';' outside parentheses, braces and quotes; drop comments."""
     line = line.strip()
@@ -256,7 +312,8 @@ def _split_line(line: str) -> Iterable[str]:
     depth = 0
     quote = ""
     start = 0
-    for i, char in enumerate(line):
+    for found in _SPLIT_CHAR_RE.finditer(line):
+        i, char = found.start(), found.group()
         if quote:
             if char == quote:
                 quote = ""
@@ -294,9 +351,14 @@ def _physical_to_image(header) -> np.ndarray | None:
 def _pixel_shape_params(shape: RegionShape, header) -> tuple[str, np.ndarray]:
     """Shape in 0-based image pixels: (kind, parameters)."""
     try:
-        values = np.array([float(a) for a in shape.args], dtype=np.float64)
+        values = np.array(shape.args, dtype=np.float64)
     except ValueError:
         raise RegionError(f"non-numeric argument in {shape.ds9()}") from None
+    if values.size and not np.abs(values).max() <= _MAX_COORDINATE:  # also inf, NaN
+        raise RegionError(
+            f"a coordinate of {shape.ds9()[:60]}... is not a finite number below "
+            f"{_MAX_COORDINATE:.0e} pixels"
+        )
     affine = None
     scale = 1.0
     if shape.system == "physical":
@@ -350,82 +412,10 @@ def rasterize_shape(kind: str, params: np.ndarray, shape: tuple[int, int]) -> np
     """
     mask = np.zeros(shape, bool)
     if kind == "polygon":
-        _fill_polygon(mask, np.asarray(params, np.float64))
+        fill_polygon(mask, np.asarray(params, np.float64))
     else:
-        _fill_ellipse(mask, np.asarray(params, np.float64))
+        fill_ellipse(mask, np.asarray(params, np.float64))
     return mask
-
-
-def _fill_polygon(mask: np.ndarray, vertices: np.ndarray) -> None:
-    ny, nx = mask.shape
-    x, y = vertices[:, 0], vertices[:, 1]
-    row0 = max(0, math.ceil(y.min()))
-    row1 = min(ny - 1, math.floor(y.max()))
-    if row1 < row0 or x.max() < 0 or x.min() > nx - 1:
-        return
-    col0 = max(0, math.floor(x.min()))
-    col1 = min(nx - 1, math.ceil(x.max()))
-    rows = np.arange(row0, row1 + 1, dtype=np.float64)[:, None]
-    x1, y1 = x[None, :], y[None, :]
-    x2, y2 = np.roll(x, -1)[None, :], np.roll(y, -1)[None, :]
-    # crossing-number rule on pixel centres: an edge counts when one end is above the
-    # row centre and the other is not.
-    crosses = (y1 > rows) != (y2 > rows)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xint = x1 + (rows - y1) * (x2 - x1) / (y2 - y1)
-    # A centre (j, row) is inside when an odd number of crossings lie strictly left of
-    # it (x < j), which is how regions treats centres exactly on an edge.  Toggle at the
-    # first column past each crossing and take the running parity.
-    width = col1 - col0 + 1
-    start = np.where(crosses, np.clip(np.floor(xint) + 1 - col0, 0, width), width)
-    start = start.astype(np.int64)
-    toggles = np.zeros((rows.shape[0], width + 1), np.uint8)
-    row_index = np.broadcast_to(np.arange(rows.shape[0])[:, None], start.shape)
-    np.add.at(toggles, (row_index[crosses], start[crosses]), 1)
-    inside = (np.cumsum(toggles[:, :width], axis=1, dtype=np.uint8) & 1).astype(bool)
-    _clear_edge_centres(inside, rows[:, 0], col0, x, y)
-    mask[row0 : row1 + 1, col0 : col1 + 1] |= inside
-
-
-def _clear_edge_centres(
-    inside: np.ndarray, rows: np.ndarray, col0: int, x: np.ndarray, y: np.ndarray
-) -> None:
-    """Pixel centres exactly on an edge are outside (the regions package's rule)."""
-    width = inside.shape[1]
-    for x1, y1, x2, y2 in zip(x, y, np.roll(x, -1), np.roll(y, -1), strict=True):
-        low, high = min(y1, y2), max(y1, y2)
-        first = int(np.searchsorted(rows, low, side="left"))
-        last = int(np.searchsorted(rows, high, side="right"))
-        if first >= last:
-            continue
-        if y1 == y2:
-            lo, hi = math.ceil(min(x1, x2)) - col0, math.floor(max(x1, x2)) - col0
-            if rows[first] == y1 and hi >= 0 and lo < width:
-                inside[first, max(lo, 0) : min(hi, width - 1) + 1] = False
-            continue
-        on_rows = rows[first:last]
-        xs = x1 + (on_rows - y1) * (x2 - x1) / (y2 - y1)
-        exact = (xs == np.round(xs)) & (xs >= col0) & (xs < col0 + width)
-        if exact.any():
-            inside[np.flatnonzero(exact) + first, xs[exact].astype(np.int64) - col0] = False
-
-
-def _fill_ellipse(mask: np.ndarray, params: np.ndarray) -> None:
-    ny, nx = mask.shape
-    cx, cy, a, b, angle = params
-    if a <= 0 or b <= 0:
-        return
-    reach = max(a, b)
-    r0, r1 = max(0, math.floor(cy - reach)), min(ny - 1, math.ceil(cy + reach))
-    c0, c1 = max(0, math.floor(cx - reach)), min(nx - 1, math.ceil(cx + reach))
-    if r1 < r0 or c1 < c0:
-        return
-    yy, xx = np.mgrid[r0 : r1 + 1, c0 : c1 + 1].astype(np.float64)
-    t = math.radians(angle)
-    dx, dy = xx - cx, yy - cy
-    u = dx * math.cos(t) + dy * math.sin(t)
-    v = -dx * math.sin(t) + dy * math.cos(t)
-    mask[r0 : r1 + 1, c0 : c1 + 1] |= (u / a) ** 2 + (v / b) ** 2 < 1.0
 
 
 def region_masks(
@@ -463,10 +453,11 @@ def region_masks(
     include_mask = np.zeros(shape, bool) if include else None
     exclude_mask = np.zeros(shape, bool)
     any_exclude = False
+    budget = RasterBudget(shape)
     for sources, as_exclude in ((include, False), (exclude, True)):
         for value in sources:
             source = RegionSource.coerce(value)
-            plus, minus, n_plus = _source_masks(source, shape, header)
+            plus, minus, n_plus = _source_masks(source, shape, header, budget)
             if as_exclude:
                 exclude_mask |= plus | minus
                 any_exclude = any_exclude or n_plus > 0 or minus.any()
@@ -491,7 +482,7 @@ def region_masks(
 
 
 def _source_masks(
-    source: RegionSource, shape: tuple[int, int], header
+    source: RegionSource, shape: tuple[int, int], header, budget: RasterBudget
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(include mask, exclusion-shape mask, number of include shapes with area)."""
     shapes = parse_region_text(source)
@@ -510,8 +501,8 @@ def _source_masks(
                 kind, params = _pixel_shape_params(item, header)
             except RegionError as error:
                 raise RegionError(f"{source.name}, line {item.line}: {error}") from None
-            target = plus if item.include else minus
-            target |= rasterize_shape(kind, params, shape)
+            where = f"{source.name}, line {item.line}"
+            _fill_shape(plus if item.include else minus, kind, params, budget, where)
         elif item.system in {"linear", "amplifier", "detector"}:
             raise RegionError(
                 f"{source.name}, line {item.line}: {item.system} coordinates are not supported;"
@@ -521,8 +512,25 @@ def _source_masks(
             via_regions.append(item)
         n_plus += item.include
     if via_regions:
-        _regions_package_masks(via_regions, source, shape, header, plus, minus)
+        _regions_package_masks(via_regions, source, shape, header, plus, minus, budget)
     return plus, minus, n_plus
+
+
+def _fill_shape(
+    target: np.ndarray, kind: str, params: np.ndarray, budget: RasterBudget, where: str
+) -> None:
+    """Charge the shape's work to ``budget``, then set its pixels in ``target``."""
+    if not np.abs(params).max() <= _MAX_COORDINATE:  # also NaN (sky points behind the WCS)
+        raise RegionError(
+            f"{where}: the shape does not fit on this image (a coordinate is beyond "
+            f"{_MAX_COORDINATE:g} pixels or undefined)"
+        )
+    if kind == "polygon":
+        budget.charge(polygon_cost(params, target.shape), where)
+        fill_polygon(target, params)
+    else:
+        budget.charge(ellipse_cost(params, target.shape), where)
+        fill_ellipse(target, params)
 
 
 def _regions_package_masks(
@@ -532,11 +540,16 @@ def _regions_package_masks(
     header,
     plus: np.ndarray,
     minus: np.ndarray,
+    budget: RasterBudget,
 ) -> None:
-    """Rasterise shapes that need the ``regions`` package (sky systems, annuli ...)."""
+    """Rasterise shapes that need the ``regions`` package (sky systems, annuli ...).
+
+    Polygons converted to pixels are filled by `ds9claw.raster` (same rule, bounded
+    memory); other shapes by ``regions``, after a check of their bounding box.
+    """
     import warnings
 
-    from regions import PixelRegion, Regions
+    from regions import PixelRegion, PolygonPixelRegion, Regions
 
     wcs = None
     for item in shapes:
@@ -560,11 +573,28 @@ def _regions_package_masks(
         if len(parsed) == 0:
             reason = "; ".join(str(w.message) for w in caught) or "unsupported shape"
             raise RegionError(f"{source.name}, line {item.line}: {reason}")
+        where = f"{source.name}, line {item.line}"
+        target = plus if item.include else minus
         for region in parsed:
             if not isinstance(region, PixelRegion):
                 region = region.to_pixel(wcs)
+            if isinstance(region, PolygonPixelRegion):
+                vertices = np.column_stack([region.vertices.x, region.vertices.y])
+                _fill_shape(target, "polygon", vertices, budget, where)
+                continue
+            try:
+                box = region.bounding_box.shape[0] * region.bounding_box.shape[1]
+            except (ValueError, OverflowError) as error:  # e.g. an infinite radius
+                raise RegionError(f"{where}: cannot place {text[:60]!r} ({error})") from None
+            if box > MAX_REGIONS_BOX:
+                shown = f"{box:,}" if box < 10**12 else "over 10^12"
+                raise RegionError(
+                    f"{where}: the {item.name} spans {shown} pixels on this image, more than "
+                    f"the limit of {MAX_REGIONS_BOX} for this kind of shape: make it smaller"
+                    " or save it in image coordinates"
+                )
+            budget.charge(2 * box, where)
             region_mask = region.to_mask(mode="center").to_image(shape)
-            target = plus if item.include else minus
             if region_mask is not None:
                 target |= region_mask.astype(bool)
 

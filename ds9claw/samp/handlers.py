@@ -151,7 +151,7 @@ def _lock_for(path: Path) -> threading.Lock:
 def _region_sources(
     params: Mapping[str, Any], text_key: str, url_key: str, *, sender: str, limits: Limits
 ) -> list[Any]:
-    from ..regions import RegionSource
+    from ..regions import RegionSource, parse_region_text
 
     sources = []
     text = text_value(params, text_key, limit=limits.max_region_text)
@@ -161,6 +161,8 @@ def _region_sources(
     if url is not None:
         path = file_url_to_path(url, what="region file", max_bytes=limits.max_region_file)
         sources.append(RegionSource.from_file(path))
+    for source in sources:
+        parse_region_text(source)  # refuses unreadable text and what passes a region limit
     return sources
 
 
