@@ -130,6 +130,16 @@ def _add_parameters(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="product suffix (default _claws_seed_image)",
     )
+    group.add_argument(
+        "--overwrite",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="yes|no",
+        help="also replace files ds9claw did not write at the product paths (its own "
+        "earlier products are always replaced; default: the remembered setting, no)",
+    )
 
 
 def register(subparsers, parents=()) -> None:
@@ -262,6 +272,8 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         setattr(settings, name, getattr(params, name))
     if args.suffix:
         settings.suffix = args.suffix
+    if args.overwrite is not None:
+        settings.overwrite = args.overwrite
     path = save_settings(settings)
     _log.info("remembered the parameters in %s", path)
     if settings.analysis_file:
@@ -327,6 +339,7 @@ def run(args: argparse.Namespace) -> int:
                 suffix=args.suffix or settings.suffix,
                 write=not getattr(args, "no_write", False),
                 regions_text=regions_text,
+                overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
             print(report.summary())
             _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})

@@ -327,6 +327,10 @@ def is_timeout_fault(exc: BaseException) -> bool:
     return isinstance(exc, xmlrpc.client.Fault) and "timeout" in exc.faultString.lower()
 
 
+#: XML-RPC connections of a `HubSession`: calls it can have in flight at once.
+SESSION_CONNECTIONS = 16
+
+
 class HubSession:
     """A non-callable client registered on a hub, for synchronous calls to other clients.
 
@@ -359,7 +363,9 @@ class HubSession:
         self.timeout = float(timeout)
         self._lock = threading.Lock()
         self._proxy = BoundedHubProxy(self.timeout + _SOCKET_SLACK)
-        self._proxy.connect(hub_params=hub.params, pool_size=4)
+        # one connection per parallel call (`ds9claw.ds9.samp.list_ds9` probes the DS9s
+        # on the hub at once, so that dead ones cost one timeout in all, not one each)
+        self._proxy.connect(hub_params=hub.params, pool_size=SESSION_CONNECTIONS)
         try:
             result = self._proxy.register(hub.params["samp.secret"])
             self.private_key: str = result["samp.private-key"]
