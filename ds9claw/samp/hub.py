@@ -539,6 +539,49 @@ def _id_key(client_id: str) -> tuple[int, str]:
 # --- a private hub ----------------------------------------------------------------------
 
 
+def _hub_class() -> type:
+    """`pyvo.samp.SAMPHubServer` without its lost-reply race in ``callAndWait``.
+
+    pyvo's hub delivers the call in a thread and only then makes the slot that the
+    reply goes into; a recipient that answers at once (DS9 answering ``get frame``
+    while this machine is busy) can reply before the slot exists, and its reply is
+    dropped: the caller waits the whole timeout for an answer that came.  Here the slot
+    is made before the call is delivered.
+    """
+    import time
+
+    samp = samp_module()
+    errors = __import__(samp.__name__ + ".errors", fromlist=["SAMPProxyError"])
+
+    class _Hub(samp.SAMPHubServer):  # type: ignore[misc, valid-type]
+        def _get_new_hub_msg_id(self, sender_public_id, sender_msg_id):  # noqa: D102
+            msg_id = super()._get_new_hub_msg_id(sender_public_id, sender_msg_id)
+            if sender_msg_id == "samp::sync::call":
+                self._sync_msg_ids_heap[msg_id] = None  # before the call goes out
+            return msg_id
+
+        def _call_and_wait(self, private_key, recipient_id, message, timeout):  # noqa: D102
+            self._update_last_activity_time(private_key)
+            if private_key not in self._private_keys:
+                raise errors.SAMPProxyError(5, f"Private-key {private_key} expired or invalid.")
+            timeout = int(timeout)
+            start = time.time()
+            msg_id = self._call(private_key, recipient_id, "samp::sync::call", message)
+            try:
+                while self._is_running:
+                    response = self._sync_msg_ids_heap.get(msg_id)
+                    if response is not None:
+                        return dict(response)
+                    if 0 < timeout <= time.time() - start:
+                        raise errors.SAMPProxyTimeoutError(1, "Timeout expired!")
+                    time.sleep(0.01)
+                return {}
+            finally:
+                self._sync_msg_ids_heap.pop(msg_id, None)
+
+    return _Hub
+
+
 def start_hub(lockfile: str | os.PathLike[str], *, label: str = "ds9claw private hub") -> Any:
     """Start a standard-profile SAMP hub (no web profile) writing ``lockfile``.
 
@@ -575,7 +618,7 @@ def start_hub(lockfile: str | os.PathLike[str], *, label: str = "ds9claw private
         )
     with _pyvo_quiet_conf(samp), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hub = samp.SAMPHubServer(
+        hub = _hub_class()(
             web_profile=False,
             lockfile=str(path),
             addr="127.0.0.1",
