@@ -540,13 +540,18 @@ def _id_key(client_id: str) -> tuple[int, str]:
 
 
 def _hub_class() -> type:
-    """`pyvo.samp.SAMPHubServer` without its lost-reply race in ``callAndWait``.
+    """`pyvo.samp.SAMPHubServer` without two races that lose messages to DS9.
 
-    pyvo's hub delivers the call in a thread and only then makes the slot that the
-    reply goes into; a recipient that answers at once (DS9 answering ``get frame``
-    while this machine is busy) can reply before the slot exists, and its reply is
-    dropped: the caller waits the whole timeout for an answer that came.  Here the slot
-    is made before the call is delivered.
+    * pyvo's hub delivers the call in a thread and only then makes the slot that the
+      reply goes into; a recipient that answers at once (DS9 answering ``get frame``
+      while this machine is busy) can reply before the slot exists, and its reply is
+      dropped: the caller waits the whole timeout for an answer that came.  Here the
+      slot is made before the call is delivered.
+    * Every delivery to a client runs in its own thread, but all of them share that
+      client's one XML-RPC proxy (one HTTP connection), which is not thread-safe: a
+      call delivered while the hub tells DS9 about a client that just registered was
+      seen to vanish (DS9 then "does not answer").  Here deliveries to one client take
+      turns.
     """
     import time
 
@@ -554,6 +559,17 @@ def _hub_class() -> type:
     errors = __import__(samp.__name__ + ".errors", fromlist=["SAMPProxyError"])
 
     class _Hub(samp.SAMPHubServer):  # type: ignore[misc, valid-type]
+        _delivery_locks: dict[str, threading.Lock]
+        _delivery_guard = threading.Lock()
+
+        def _retry_method(self, recipient_private_key, recipient_public_id, *args):  # noqa: D102
+            with self._delivery_guard:
+                if not hasattr(self, "_delivery_locks"):
+                    self._delivery_locks = {}
+                lock = self._delivery_locks.setdefault(recipient_public_id, threading.Lock())
+            with lock:  # one delivery at a time through the client's proxy
+                return super()._retry_method(recipient_private_key, recipient_public_id, *args)
+
         def _get_new_hub_msg_id(self, sender_public_id, sender_msg_id):  # noqa: D102
             msg_id = super()._get_new_hub_msg_id(sender_public_id, sender_msg_id)
             if sender_msg_id == "samp::sync::call":
