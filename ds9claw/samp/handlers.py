@@ -229,6 +229,9 @@ def _products_result(products: Any, image: Path) -> dict[str, str]:
         "image-url": path_to_file_url(image),
         "seed-url": path_to_file_url(products.seed_path),
         "mask-url": path_to_file_url(products.mask_path),
+        # DS9 does not percent-decode urls: plain paths for a sender that shows them there
+        "seed-path": str(products.seed_path),
+        "mask-path": str(products.mask_path),
         "n-masked": str(int(result.n_masked)),
         "n-pixels": str(int(result.mask.size)),
         "rms": repr(float(result.rms_value)),
@@ -263,7 +266,10 @@ def detect_message(
     Returns
     -------
     dict of str to str
-        ``seed-url``, ``mask-url``, ``image-url``, ``n-masked``, ``n-pixels``, ``rms``.
+        ``seed-url``, ``mask-url``, ``image-url`` (standard percent-encoded file urls),
+        ``seed-path``, ``mask-path`` (plain paths: DS9 does not decode urls, so
+        ``file://localhost`` + a path is what to send it), ``n-masked``, ``n-pixels``,
+        ``rms``.
 
     Raises
     ------

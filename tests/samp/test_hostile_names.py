@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from ds9.helpers import message_boxes  # tests/ds9/helpers.py
@@ -192,4 +193,17 @@ def test_broadcasts_with_percent_encoded_and_hostile_names(
         assert "DS9 cannot load the image" in outcomes[hostile].message
         assert not output_paths(hostile, "_claws_seed_image")["seed"].exists()
     _no_pwned(tmp_path, Path.cwd(), hub.home, ds9.workdir)
+    # DS9 got the same broadcasts and may say it cannot load what it read from the url
+    # (the percent-encoded name, as it does not decode urls): its own box, about the
+    # sender's url, never about anything ds9claw sent; closed here for the next test
+    xpa = XpaTransport(ds9.xpa_target, timeout=5)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    misread = {f"Unable to load fits {urlparse(path_to_file_url(c)).path}" for c in outcomes}
+    for text in message_boxes(xpa, scratch):
+        assert " ".join(text.split()) in misread, text
+    xpa.set(
+        "tcl {foreach w [winfo children .] "
+        "{if {[string match .__tk__messagebox* $w]} {catch {$w.ok invoke}}}}"
+    )
     _ds9_is_fine(ds9, tmp_path)
