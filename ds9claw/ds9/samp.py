@@ -423,7 +423,11 @@ def connect_samp(
             metadata={"samp.description.text": "ds9claw talking to DS9"},
         )
     try:
-        found = list_ds9(session, timeout=min(timeout, 5.0))
+        probe = min(timeout, 5.0)
+        if name is not None and name in session.subscribed_clients("ds9.get"):
+            found = [_ask_version(session, name, probe)]  # a SAMP id: ask only that one
+        else:
+            found = list_ds9(session, timeout=probe)
         chosen = _choose(found, name, session)
     except BaseException:
         if own:

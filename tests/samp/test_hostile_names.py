@@ -9,6 +9,7 @@ box open.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -200,10 +201,21 @@ def test_broadcasts_with_percent_encoded_and_hostile_names(
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     misread = {f"Unable to load fits {urlparse(path_to_file_url(c)).path}" for c in outcomes}
-    for text in message_boxes(xpa, scratch):
-        assert " ".join(text.split()) in misread, text
-    xpa.set(
-        "tcl {foreach w [winfo children .] "
-        "{if {[string match .__tk__messagebox* $w]} {catch {$w.ok invoke}}}}"
-    )
+    quiet_since = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # DS9 may open its boxes a while after the broadcast
+        texts = message_boxes(xpa, scratch)
+        for text in texts:
+            assert " ".join(text.split()) in misread, text
+        if texts:
+            quiet_since = None
+            xpa.set(
+                "tcl {foreach w [winfo children .] "
+                "{if {[string match .__tk__messagebox* $w]} {catch {$w.ok invoke}}}}"
+            )
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.5:
+            break
+        time.sleep(0.2)
     _ds9_is_fine(ds9, tmp_path)

@@ -92,3 +92,38 @@ def test_image_load_follows_the_same_policy(hub, session, example_copy):
             assert reply["samp.result"]["status"] == "done"
     with fits.open(paths["seed"]) as hdul:
         assert hdul[0].header["CLAWSOFT"] == "ds9claw"
+
+
+@pytest.mark.ds9
+def test_image_load_shown_in_ds9_follows_the_same_policy(hub, ds9, session, example_copy):
+    from ds9claw.detect import DetectionParameters
+    from ds9claw.ds9.samp import connect_samp
+
+    paths = output_paths(example_copy.cal, "_claws_seed_image")
+    paths["mask"].write_bytes(USERS)
+    settings = HandlerSettings(
+        params=DetectionParameters(sigma=2, smooth=1, ignore_background=True),
+        region_template="{stem}_claws.pix.reg",
+    )
+    show = ShowSettings(target=ds9.title, samp=True, timeout=20)
+    url = path_to_file_url(example_copy.cal)
+    with connect_samp(ds9.title, hub=hub.lockfile, timeout=20) as t:
+        t.set("frame delete all")
+        t.set("frame new")
+        t.set("tile no")
+        with RunningListener(make_listener(hub.lockfile, settings=settings, show=show)) as run:
+            # a call to the listener only: DS9 does not load the image by itself
+            text = _error(session.call_and_wait(run.public_id, "image.load.fits", {"url": url}, 60))
+            assert f"{paths['mask']} exists and was not written by ds9claw" in text
+            assert paths["mask"].read_bytes() == USERS and not paths["seed"].exists()
+            assert t.get("frame all").split() == [b"1"]  # nothing shown either
+
+            paths["mask"].unlink()
+            for _ in range(2):  # written, then ds9claw's own products replaced
+                reply = session.call_and_wait(run.public_id, "image.load.fits", {"url": url}, 60)
+                assert reply["samp.status"] == "samp.ok", reply
+                assert reply["samp.result"]["shown"].endswith("frames 1 2 3")
+        assert t.get("frame all").split() == [b"1", b"2", b"3"]
+    with fits.open(paths["mask"]) as hdul:
+        assert hdul[0].header["CLAWSOFT"] == "ds9claw"
+        assert int(hdul[0].data.sum()) == int(reply["samp.result"]["n-masked"]) > 100
