@@ -37,7 +37,7 @@ DS9_REFUSED_CHARACTERS = frozenset('{}[]";#\\')
 
 
 def _describe(char: str) -> str:
-    names = {"\n": "a newline", "\t": "a tab", "\r": "a carriage return", " ": "a space"}
+    names = {"\n": "a newline", "\t": "a tab", "\r": "a carriage return", "\\": "a backslash"}
     if char in names:
         return names[char]
     if ord(char) < 32 or ord(char) == 127:
