@@ -29,9 +29,9 @@ from .fitsio import (
     output_paths,
     product_header,
     read_exposure,
-    refuse_to_replace,
     write_fits_atomically,
 )
+from .overwrite import refuse_to_replace
 from .regions import RegionSource, region_masks
 
 __all__ = [
@@ -334,7 +334,7 @@ def detect_file(
     overwrite : bool
         Replace any existing file at a product path (atomically); otherwise only
         ds9claw's own earlier products are replaced, and any other file is an error
-        before anything is written (`ds9claw.fitsio.refuse_to_replace`).
+        before anything is written (`ds9claw.overwrite.refuse_to_replace`).
     gzip : bool
         Write ``.fits.gz`` products.
     save_diagnostics : bool

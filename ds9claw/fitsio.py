@@ -24,10 +24,8 @@ __all__ = [
     "exposure_from_bytes",
     "output_paths",
     "product_header",
-    "is_ds9claw_product",
     "read_exposure",
     "refuse_existing",
-    "refuse_to_replace",
     "stem_of",
     "write_fits_atomically",
 ]
@@ -351,76 +349,6 @@ def refuse_existing(paths: Iterable[Path]) -> None:
         )
 
 
-#: What the default refusal of `refuse_to_replace` tells the user to do.
-REPLACE_HINT = "pass --overwrite to replace it, or choose --output-dir"
-
-
-def is_ds9claw_product(path: str | Path) -> bool:
-    """True when ``path`` is a regular file (not a link) that ds9claw wrote.
-
-    ds9claw's products carry ``CLAWSOFT = 'ds9claw'`` and ``CLAWVER`` in their primary
-    header (see `ds9claw.api.provenance_cards`).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        An existing file.
-
-    Returns
-    -------
-    bool
-        False for links, directories, unreadable or non-FITS files and FITS files
-        without those keywords.
-    """
-    import stat
-    import warnings
-
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-        from astropy.io import fits
-
-        with warnings.catch_warnings():  # a damaged file is simply not ours
-            warnings.simplefilter("ignore")
-            header = fits.getheader(path, 0)
-    except (OSError, ValueError, TypeError, EOFError, KeyError, IndexError):
-        return False
-    return header.get("CLAWSOFT") == "ds9claw" and bool(header.get("CLAWVER"))
-
-
-def refuse_to_replace(
-    paths: Iterable[str | Path], *, overwrite: bool, hint: str = REPLACE_HINT
-) -> None:
-    """The one overwrite policy of every detection path (CLI, SAMP listener, DS9 menu).
-
-    A product ds9claw wrote earlier (`is_ds9claw_product`) may be replaced; any other
-    file (or link) at a product path is refused unless the operator allowed it
-    (``overwrite``: ``ds9claw detect --overwrite``, ``ds9claw samp listen --overwrite``,
-    the DS9 setting).  A SAMP message cannot set ``overwrite``.
-
-    Parameters
-    ----------
-    paths : iterable of str or pathlib.Path
-        Planned output files.
-    overwrite : bool
-        The operator allowed replacing any file.
-    hint : str
-        What the refusal tells the user to do.
-
-    Raises
-    ------
-    OutputExistsError
-        Naming the first file that may not be replaced, before anything is written.
-    """
-    if overwrite:
-        return
-    for path in paths:
-        if not os.path.lexists(path) or is_ds9claw_product(path):
-            continue
-        what = "is a symbolic link" if Path(path).is_symlink() else "was not written by ds9claw"
-        raise OutputExistsError(f"{path} exists and {what}: {hint}")
-
-
 def write_fits_atomically(
     items: Iterable[tuple[Path, np.ndarray, object]], *, overwrite: bool
 ) -> None:
@@ -437,16 +365,18 @@ def write_fits_atomically(
     overwrite : bool
         Replace any existing file; otherwise only ds9claw's own earlier products are
         replaced and any other file is an error before anything is written
-        (`refuse_to_replace`).
+        (`ds9claw.overwrite.refuse_to_replace`).
 
     Raises
     ------
     OutputExistsError
-        When a target may not be replaced (`refuse_to_replace`).
+        When a target may not be replaced (`ds9claw.overwrite.refuse_to_replace`).
     InputError
         When a directory is missing or not writable (nothing is written).
     """
     from astropy.io import fits
+
+    from .overwrite import refuse_to_replace
 
     items = list(items)
     refuse_to_replace((p for p, _, _ in items), overwrite=overwrite)

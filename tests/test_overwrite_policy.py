@@ -1,4 +1,4 @@
-"""The one overwrite policy (fitsio.refuse_to_replace): ds9claw's own products only."""
+"""The one overwrite policy (overwrite.refuse_to_replace): ds9claw's own products only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from astropy.io import fits
 from ds9claw.api import detect_file
 from ds9claw.detect import DetectionParameters
 from ds9claw.errors import OutputExistsError
-from ds9claw.fitsio import is_ds9claw_product, output_paths, refuse_to_replace
+from ds9claw.fitsio import output_paths
+from ds9claw.overwrite import is_ds9claw_product, refuse_to_replace
 
 PARAMS = DetectionParameters(sigma=2, smooth=1, ignore_background=True)
 

@@ -66,7 +66,7 @@ SOURCE_NAME_KEY = "CLAWSRCN"
 REGION_TAG = "ds9claw"
 SNAPSHOT_SUFFIX = "_claws"
 
-#: What a refused product tells the observer in DS9 (`ds9claw.fitsio.refuse_to_replace`).
+#: What a refused product tells the observer in DS9 (`ds9claw.overwrite.refuse_to_replace`).
 OVERWRITE_HINT = (
     "ds9claw replaces only its own earlier products; move that file away, or allow "
     "replacing it (Claws > Detect claws with parameters... > Replace files not written by "
@@ -548,7 +548,7 @@ def detect(
     overwrite : bool
         The operator allows replacing files ds9claw did not write at the product paths
         (its own earlier products are always replaced; see
-        `ds9claw.fitsio.refuse_to_replace`).
+        `ds9claw.overwrite.refuse_to_replace`).
 
     Returns
     -------
@@ -581,7 +581,8 @@ def detect(
 
         from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
         from ..detect import DetectionParameters
-        from ..fitsio import exposure_from_bytes, output_paths, product_header, refuse_to_replace
+        from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..overwrite import refuse_to_replace
         from ..regions import RegionSource
 
         params = (params or DetectionParameters()).validate()

@@ -14,7 +14,7 @@ backslashes, control or non-ASCII characters).  Everything else DS9 gets is a fi
 command or data (FITS bytes, region text) sent through `ds9claw.ds9.actions`.
 
 What a sender cannot do: choose the output directory, a DS9 command, or widen the
-listener's overwrite policy (`ds9claw.fitsio.refuse_to_replace`: ds9claw's own earlier
+listener's overwrite policy (`ds9claw.overwrite.refuse_to_replace`: ds9claw's own earlier
 products are replaced, other files only when the listener was started with
 ``--overwrite``); ``overwrite=0`` in a message narrows it (nothing existing is replaced),
 ``overwrite=1`` changes nothing.
@@ -74,7 +74,7 @@ DETECT_KEYS = frozenset(
 #: Parameters of ``ds9claw.commit``.
 COMMIT_KEYS = frozenset({"rate-url", "mask-url", "flags", "fill-value", "dry-run"})
 
-#: What a refused product tells the sender (`ds9claw.fitsio.refuse_to_replace`).
+#: What a refused product tells the sender (`ds9claw.overwrite.refuse_to_replace`).
 LISTENER_OVERWRITE_HINT = (
     "the listener replaces only ds9claw's own earlier products; move that file away, "
     "or start the listener with --overwrite (a message cannot allow it)"
@@ -194,7 +194,8 @@ def _run_detection(
 ) -> Any:
     from ..api import DEFAULT_SUFFIX, detect_file
     from ..errors import OutputExistsError
-    from ..fitsio import output_paths, refuse_to_replace
+    from ..fitsio import output_paths
+    from ..overwrite import refuse_to_replace
 
     options: dict[str, Any] = {}
     if invalid_flags is None:
@@ -506,7 +507,7 @@ def detect_in_ds9(
     wait : float
         Seconds DS9 gets to show a broadcast image itself.
     overwrite : bool
-        The listener's ``--overwrite`` (`ds9claw.fitsio.refuse_to_replace`).
+        The listener's ``--overwrite`` (`ds9claw.overwrite.refuse_to_replace`).
 
     Returns
     -------
@@ -526,7 +527,8 @@ def detect_in_ds9(
     from ..api import DEFAULT_SUFFIX
     from ..ds9 import actions
     from ..ds9.names import check_ds9_name, ds9_word
-    from ..fitsio import output_paths, refuse_to_replace
+    from ..fitsio import output_paths
+    from ..overwrite import refuse_to_replace
     from ..regions import RegionSource
 
     text = RegionSource.from_file(region).text
