@@ -304,17 +304,17 @@ def run(args: argparse.Namespace) -> int:
 
     if action == "params" and args.show:
         params = _parameters(args, settings)
-        print(
-            f"sigma={params.sigma:g} smooth={params.smooth:g} minpixarea={params.minpixarea} "
-            f"median_filter={params.median_filter} ignore_background="
-            f"{'yes' if params.ignore_background else 'no'} suffix={settings.suffix}"
-        )
+        print(_describe(params, settings.suffix) + f" overwrite={_yes(settings.overwrite)}")
         return 0
     if action == "params":
         params = _parameters(args, settings)
         _remember_parameters(args, settings, params)
         if args.no_detect:
-            print("ds9claw: remembered " + _describe(params, settings.suffix))
+            print(
+                "ds9claw: remembered "
+                + _describe(params, settings.suffix)
+                + f" overwrite={_yes(settings.overwrite)}"
+            )
             return 0
 
     if action == "commit" and args.rate_dir is not None and args.remember:
@@ -385,3 +385,7 @@ def _describe(params, suffix: str) -> str:
         f"median_filter={params.median_filter} ignore_background="
         f"{'yes' if params.ignore_background else 'no'} suffix={suffix}"
     )
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
