@@ -29,10 +29,10 @@ from .fitsio import (
     output_paths,
     product_header,
     read_exposure,
-    refuse_existing,
     write_fits_atomically,
 )
 from .names import printable_name
+from .overwrite import refuse_to_replace
 from .regions import RegionSource, region_masks
 
 __all__ = [
@@ -352,8 +352,9 @@ def detect_file(
     suffix : str
         Product suffix (default ``"_claws_seed_image"``).
     overwrite : bool
-        Replace existing products (atomically); otherwise an existing product is an
-        error and nothing is written.
+        Replace any existing file at a product path (atomically); otherwise only
+        ds9claw's own earlier products are replaced, and any other file is an error
+        before anything is written (`ds9claw.overwrite.refuse_to_replace`).
     gzip : bool
         Write ``.fits.gz`` products.
     save_diagnostics : bool
@@ -375,8 +376,7 @@ def detect_file(
         planned = output_paths(
             path, suffix, output_dir=output_dir, gzip=gzip, diagnostics=save_diagnostics
         )
-        if not overwrite:
-            refuse_existing(planned.values())  # before the input is even read
+        refuse_to_replace(planned.values(), overwrite=overwrite)  # before the input is read
     exposure = read_exposure(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NoDetectionWarning)

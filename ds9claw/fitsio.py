@@ -378,21 +378,23 @@ def write_fits_atomically(
     items : iterable of (path, data, header)
         Files to write (``.gz`` names are compressed).
     overwrite : bool
-        Replace existing files; otherwise an existing file is an error before anything
-        is written.
+        Replace any existing file; otherwise only ds9claw's own earlier products are
+        replaced and any other file is an error before anything is written
+        (`ds9claw.overwrite.refuse_to_replace`).
 
     Raises
     ------
     OutputExistsError
-        When a target exists and ``overwrite`` is false.
+        When a target may not be replaced (`ds9claw.overwrite.refuse_to_replace`).
     InputError
         When a directory is missing or not writable (nothing is written).
     """
     from astropy.io import fits
 
+    from .overwrite import refuse_to_replace
+
     items = list(items)
-    if not overwrite:
-        refuse_existing(p for p, _, _ in items)
+    refuse_to_replace((p for p, _, _ in items), overwrite=overwrite)
     for directory in {p.parent for p, _, _ in items}:
         if not directory.is_dir():
             raise InputError(f"output directory {directory} does not exist: create it first")

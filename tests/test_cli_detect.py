@@ -128,14 +128,20 @@ def test_existing_output_needs_overwrite(example_copy):
     assert main(args) == 0
     stem = example_copy.cal.with_name(example_copy.cal.name.removesuffix(".fits"))
     seed_path = Path(f"{stem}_claws_seed_image.fits")
-    before = seed_path.read_bytes()
+    # ds9claw's own earlier products are replaced without --overwrite
     result = _run_cli(*args[:-1], "--sigma", "3")
+    assert result.returncode == 0, result.stderr
+    assert fits.getheader(seed_path)["CLAWSIG"] == 3.0
+    # a file ds9claw did not write is refused unless the operator allows it
+    seed_path.write_bytes(b"SIMPLE  = T / the observer's own file\n")
+    before = seed_path.read_bytes()
+    result = _run_cli(*args[:-1], "--sigma", "2")
     assert result.returncode == 1
-    assert "exists: pass --overwrite" in result.stderr
+    assert "exists and was not written by ds9claw: pass --overwrite" in result.stderr
     assert "Traceback" not in result.stderr
     assert seed_path.read_bytes() == before
-    assert main([*args, "--sigma", "3", "--overwrite"]) == 0
-    assert fits.getheader(seed_path)["CLAWSIG"] == 3.0
+    assert main([*args, "--overwrite"]) == 0
+    assert fits.getheader(seed_path)["CLAWSIG"] == 2.0
 
 
 def test_batch_with_a_region_template_jobs_and_a_failure(example_small, tmp_path):

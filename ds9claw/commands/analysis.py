@@ -143,6 +143,7 @@ def render_analysis_file(template: str, *, command: str, settings) -> str:
         "cl_nobg": "1" if settings.ignore_background else "0",
         "cl_medfilt": str(settings.median_filter),
         "cl_suffix": settings.suffix,
+        "cl_overwrite": "1" if getattr(settings, "overwrite", False) else "0",
         "cl_ratedir": settings.rate_dir or "",
     }
     out = []
@@ -298,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     if not args.no_load:
+        from ..ds9.names import ds9_word
         from ..ds9.xpa import XpaTransport, connect, find_targets
 
         if args.target:
@@ -323,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
                     )
                     continue
                 transport.set("analysis clear")
-            transport.set("analysis load {" + str(dest) + "}")
+            transport.set("analysis load " + ds9_word(dest, what="analysis file"))
             print(f"DS9 {target}: loaded; see Analysis > Claws")
     print(
         "To have DS9 load it at start: copy it to ~/.ds9.ans "

@@ -210,7 +210,8 @@ def register(subparsers, parents=()) -> None:
         "--overwrite",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="replace existing products (atomically)",
+        help="also replace files ds9claw did not write at the product paths, atomically "
+        "(its own earlier products are always replaced)",
     )
     parser.add_argument("--gzip", action="store_true", help="write .fits.gz products")
     parser.add_argument(

@@ -130,6 +130,16 @@ def _add_parameters(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="product suffix (default _claws_seed_image)",
     )
+    group.add_argument(
+        "--overwrite",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="yes|no",
+        help="also replace files ds9claw did not write at the product paths (its own "
+        "earlier products are always replaced; default: the remembered setting, no)",
+    )
 
 
 def register(subparsers, parents=()) -> None:
@@ -262,6 +272,8 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         setattr(settings, name, getattr(params, name))
     if args.suffix:
         settings.suffix = args.suffix
+    if args.overwrite is not None:
+        settings.overwrite = args.overwrite
     path = save_settings(settings)
     _log.info("remembered the parameters in %s", path)
     if settings.analysis_file:
@@ -292,17 +304,17 @@ def run(args: argparse.Namespace) -> int:
 
     if action == "params" and args.show:
         params = _parameters(args, settings)
-        print(
-            f"sigma={params.sigma:g} smooth={params.smooth:g} minpixarea={params.minpixarea} "
-            f"median_filter={params.median_filter} ignore_background="
-            f"{'yes' if params.ignore_background else 'no'} suffix={settings.suffix}"
-        )
+        print(_describe(params, settings.suffix) + f" overwrite={_yes(settings.overwrite)}")
         return 0
     if action == "params":
         params = _parameters(args, settings)
         _remember_parameters(args, settings, params)
         if args.no_detect:
-            print("ds9claw: remembered " + _describe(params, settings.suffix))
+            print(
+                "ds9claw: remembered "
+                + _describe(params, settings.suffix)
+                + f" overwrite={_yes(settings.overwrite)}"
+            )
             return 0
 
     if action == "commit" and args.rate_dir is not None and args.remember:
@@ -327,6 +339,7 @@ def run(args: argparse.Namespace) -> int:
                 suffix=args.suffix or settings.suffix,
                 write=not getattr(args, "no_write", False),
                 regions_text=regions_text,
+                overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
             print(report.summary())
             _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
@@ -372,3 +385,7 @@ def _describe(params, suffix: str) -> str:
         f"median_filter={params.median_filter} ignore_background="
         f"{'yes' if params.ignore_background else 'no'} suffix={suffix}"
     )
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"

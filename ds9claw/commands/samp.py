@@ -28,8 +28,9 @@ Messages served (SAMP MTypes; every value a string):
                     --watch lasts) it detects the claws and shows image, seed and mask in
                     DS9 (--ds9 TITLE, --samp).
   ds9claw.detect    image-url, region (DS9 region text) or region-url, detection
-                    parameters (sigma, smooth, ignore-background ...), overwrite.
-                    Reply: seed-url, mask-url, n-masked, n-pixels, rms.
+                    parameters (sigma, smooth, ignore-background ...), overwrite
+                    (0: replace nothing; a message cannot widen --overwrite).
+                    Reply: seed-url, mask-url, seed-path, mask-path, n-masked, rms.
   ds9claw.commit    rate-url, mask-url, flags, fill-value, dry-run.
                     Reply: status, n-flagged, n-masked, backup-url.
 Only file:// urls of readable local files are accepted; errors come back as samp.error.
@@ -80,7 +81,8 @@ def register(subparsers, parents=()) -> None:
         "--overwrite",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="replace existing products (atomically)",
+        help="also replace files ds9claw did not write at the product paths (its own "
+        "earlier products are always replaced; a SAMP message cannot ask for this)",
     )
     listen.add_argument(
         "--ds9",

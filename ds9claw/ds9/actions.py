@@ -35,6 +35,7 @@ from pathlib import Path
 
 from ..errors import InputError, RegionError, TransportError
 from ..safeio import atomic_write, write_text_atomically
+from .names import check_ds9_name, ds9_word
 from .transport import Transport
 
 __all__ = [
@@ -64,6 +65,13 @@ SOURCE_KEY = "CLAWSRCH"
 SOURCE_NAME_KEY = "CLAWSRCN"
 REGION_TAG = "ds9claw"
 SNAPSHOT_SUFFIX = "_claws"
+
+#: What a refused product tells the observer in DS9 (`ds9claw.overwrite.refuse_to_replace`).
+OVERWRITE_HINT = (
+    "ds9claw replaces only its own earlier products; move that file away, or allow "
+    "replacing it (Claws > Detect claws with parameters... > Replace files not written by "
+    "ds9claw; ds9claw ds9 detect --overwrite)"
+)
 
 
 # --------------------------------------------------------------------------- frames
@@ -412,10 +420,6 @@ def _read_dq(path: Path, shape: tuple[int, int], ext: str):
     return np.asarray(dq).astype(np.uint32, copy=False)
 
 
-def _brace(text: str) -> str:
-    return "{" + text + "}"
-
-
 def show_products(
     transport: Transport,
     ref: FrameRef,
@@ -494,7 +498,7 @@ def show_products(
         if not reused or _text(transport, "scale mode") != "minmax":
             transport.set("scale linear")
             transport.set("scale mode minmax")
-        transport.set(f"fits {_brace(name)}", payload)
+        transport.set(f"fits {ds9_word(name, what=f'{role} frame')}", payload)
     _goto(transport, ref.frame)
     if _text(transport, "scale mode") != "zscale":
         transport.set("scale mode zscale")
@@ -521,6 +525,7 @@ def detect(
     suffix: str | None = None,
     write: bool = True,
     regions_text: str | None = None,
+    overwrite: bool = False,
 ) -> DetectReport:
     """Detect claws in DS9's image frame inside its regions, and show seed and mask.
 
@@ -540,6 +545,10 @@ def detect(
     regions_text : str, optional
         DS9 region text to use instead of the frame's regions (for example from a
         region file).
+    overwrite : bool
+        The operator allows replacing files ds9claw did not write at the product paths
+        (its own earlier products are always replaced; see
+        `ds9claw.overwrite.refuse_to_replace`).
 
     Returns
     -------
@@ -548,7 +557,11 @@ def detect(
     Raises
     ------
     InputError
-        No image, a cube, no include region, a sky region without WCS, bad parameters.
+        No image, a cube, no include region, a sky region without WCS, bad parameters,
+        product names DS9 cannot load (`ds9claw.ds9.names`).
+    OutputExistsError
+        A file ds9claw did not write is at a product path and ``overwrite`` is false
+        (checked before anything is computed or shown).
     TransportError
         DS9 stopped answering.
     """
@@ -569,12 +582,26 @@ def detect(
         from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
         from ..detect import DetectionParameters
         from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..overwrite import refuse_to_replace
         from ..regions import RegionSource
 
         params = (params or DetectionParameters()).validate()
         suffix = suffix or DEFAULT_SUFFIX
         if not suffix or "/" in suffix or os.sep in suffix:
             raise InputError(f"output suffix {suffix!r} must be a name without '/'")
+        writing = write and ref.path is not None
+        if writing:
+            assert ref.path is not None
+            planned = output_paths(ref.path, suffix)
+            names = (str(planned["seed"]), str(planned["mask"]))
+        else:
+            stem = _stem(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
+            names = (f"{stem}{suffix}.fits", f"{stem}{suffix}_zeroonemask.fits")
+        # both checks come before anything is computed, shown or written
+        for role, name in zip(("seed", "mask"), names, strict=True):
+            check_ds9_name(name, what=f"{role} frame")
+        if writing:
+            refuse_to_replace(planned.values(), overwrite=overwrite, hint=OVERWRITE_HINT)
         timings["imports"] = time.perf_counter() - t
         fetched_regions, image_bytes = fetched.result()
 
@@ -621,14 +648,6 @@ def detect(
     )
     seed_fits = _frame_fits(np.asarray(result.seed, dtype=np.float32), header, "seed", ref)
     mask_fits = _frame_fits(np.asarray(result.mask, dtype=np.uint8), header, "mask", ref)
-    writing = write and ref.path is not None
-    if writing:
-        assert ref.path is not None
-        planned = output_paths(ref.path, suffix)
-        names = (str(planned["seed"]), str(planned["mask"]))
-    else:
-        stem = _stem(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
-        names = (f"{stem}{suffix}.fits", f"{stem}{suffix}_zeroonemask.fits")
     timings["encode"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -642,7 +661,7 @@ def detect(
                 source=ref.path,
                 include=[source],
                 suffix=suffix,
-                overwrite=True,
+                overwrite=overwrite,
             )
             if writing
             else None
@@ -1030,6 +1049,7 @@ def snapshot(
         base = Path(output).expanduser()
         if base.suffix.lower() in {"." + f for f in formats}:
             base = base.with_suffix("")
+    check_ds9_name(base, what="snapshot file")  # DS9 is given its name to write it
     base.parent.mkdir(parents=True, exist_ok=True)
     old_w, old_h = _text(transport, "width"), _text(transport, "height")
     paths: list[Path] = []
@@ -1049,7 +1069,7 @@ def snapshot(
             # DS9 writes into a temporary file ds9claw created (O_EXCL, random name, never
             # a link), which is checked again before it is renamed into place
             with atomic_write(path) as tmp:
-                transport.set(f"saveimage {fmt} {_brace(str(tmp))}")
+                transport.set(f"saveimage {fmt} {ds9_word(tmp, what='snapshot file')}")
                 if not tmp.is_file() or tmp.stat().st_size == 0:
                     raise TransportError(f"DS9 did not write the {fmt} snapshot {path}")
             paths.append(path)
@@ -1169,9 +1189,10 @@ def _tcl_value(transport: Transport, expression: str, scratch: Path) -> str:
     """
     out = scratch / f".ds9claw-tcl-{os.getpid()}-{time.monotonic_ns()}.out"
     part = out.with_suffix(".part")
+    part_word, out_word = ds9_word(part, what="scratch file"), ds9_word(out, what="scratch file")
     script = (
-        f"set __ds9claw [open {{{part}}} w]; puts -nonewline $__ds9claw [{expression}]; "
-        f"close $__ds9claw; file rename -force {{{part}}} {{{out}}}"
+        f"set __ds9claw [open {part_word} w]; puts -nonewline $__ds9claw [{expression}]; "
+        f"close $__ds9claw; file rename -force {part_word} {out_word}"
     )
     try:
         for _attempt in range(2):

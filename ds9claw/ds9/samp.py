@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import TransportError
+from ..errors import InputError, TransportError
+from .names import check_ds9_name
 from .transport import DEFAULT_TIMEOUT
 
 __all__ = [
@@ -125,6 +126,11 @@ def _ask_version(session: Any, client_id: str, timeout: float) -> Ds9OnHub:
 def list_ds9(session: Any, *, timeout: float = 5.0) -> list[Ds9OnHub]:
     """List the DS9s registered on the hub of ``session`` with their titles.
 
+    Every DS9 is asked ``get version`` at the same time (up to
+    `ds9claw.samp.hub.SESSION_CONNECTIONS` at once), so DS9s that died without leaving
+    the hub (they stay registered and never answer) cost one ``timeout`` in all, not one
+    each.
+
     Parameters
     ----------
     session : ds9claw.samp.hub.HubSession
@@ -137,12 +143,16 @@ def list_ds9(session: Any, *, timeout: float = 5.0) -> list[Ds9OnHub]:
     list of Ds9OnHub
         In registration order.
     """
-    found = []
-    for client_id in session.subscribed_clients("ds9.get"):
-        if client_id == session.public_id:
-            continue
-        found.append(_ask_version(session, client_id, timeout))
-    return found
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..samp.hub import SESSION_CONNECTIONS
+
+    ids = [c for c in session.subscribed_clients("ds9.get") if c != session.public_id]
+    if len(ids) <= 1:
+        return [_ask_version(session, client_id, timeout) for client_id in ids]
+    workers = min(len(ids), SESSION_CONNECTIONS)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ds9claw-probe") as pool:
+        return list(pool.map(lambda client_id: _ask_version(session, client_id, timeout), ids))
 
 
 class SampTransport:
@@ -350,6 +360,12 @@ class SampTransport:
             self._counter += 1
             suffix = _SUFFIXES.get(_first_word(command), ".dat")
             path = self._tmpdir / f"payload-{os.getpid()}-{self._counter}{suffix}"
+            try:  # DS9 reads the path from the url as it is: it must be a name DS9 loads
+                check_ds9_name(path, what="SAMP payload file")
+            except InputError as exc:
+                raise TransportError(
+                    f"{exc}; point TMPDIR at a directory with a plain name (such as /tmp)"
+                ) from None
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -407,7 +423,11 @@ def connect_samp(
             metadata={"samp.description.text": "ds9claw talking to DS9"},
         )
     try:
-        found = list_ds9(session, timeout=min(timeout, 5.0))
+        probe = min(timeout, 5.0)
+        if name is not None and name in session.subscribed_clients("ds9.get"):
+            found = [_ask_version(session, name, probe)]  # a SAMP id: ask only that one
+        else:
+            found = list_ds9(session, timeout=probe)
         chosen = _choose(found, name, session)
     except BaseException:
         if own:

@@ -59,6 +59,9 @@ class Ds9Settings:
         Directory holding the ``*_rate.fits`` files (None: beside the cal file).
     analysis_file : str or None
         The user copy of the analysis file written by ``ds9claw analysis install``.
+    overwrite : bool
+        The observer allows Detect claws to replace files ds9claw did not write at the
+        product paths (its own earlier products are always replaced).
     """
 
     sigma: float = 3.0
@@ -69,6 +72,7 @@ class Ds9Settings:
     suffix: str = "_claws_seed_image"
     rate_dir: str | None = None
     analysis_file: str | None = None
+    overwrite: bool = False
     extra: dict = field(default_factory=dict)
 
     def detection_kwargs(self) -> dict:
@@ -85,7 +89,7 @@ def _coerce(settings: Ds9Settings, data: dict) -> Ds9Settings:
         try:
             if f.name in types:
                 value = types[f.name](value)
-            elif f.name == "ignore_background":
+            elif f.name in ("ignore_background", "overwrite"):
                 value = bool(value)
             elif f.name in ("suffix",):
                 value = str(value)

@@ -8,16 +8,21 @@ Each handler takes the message's ``samp.params`` (already a plain dict), checks 
 
 Nothing a message carries becomes a DS9 command, with one checked exception: a broadcast
 image that DS9 does not show already is opened with ``fits {path}``, and only when the
-path is an existing regular local file whose name is made of letters, digits, spaces and
-``._+,=@%~:/-`` (no braces, brackets, quotes, ``$``, ``;``, backslashes or control
-characters).  Everything else DS9 gets is a fixed command or data (FITS bytes, region
-text) sent through `ds9claw.ds9.actions`.
+path is an existing regular local file whose name passes `ds9claw.ds9.names`, the one
+gate for every file name sent to DS9 (no braces, brackets, double quotes, ``;``, ``#``,
+backslashes, control or non-ASCII characters).  Everything else DS9 gets is a fixed
+command or data (FITS bytes, region text) sent through `ds9claw.ds9.actions`.
+
+What a sender cannot do: choose the output directory, a DS9 command, or widen the
+listener's overwrite policy (`ds9claw.overwrite.refuse_to_replace`: ds9claw's own earlier
+products are replaced, other files only when the listener was started with
+``--overwrite``); ``overwrite=0`` in a message narrows it (nothing existing is replaced),
+``overwrite=1`` changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -69,6 +74,12 @@ DETECT_KEYS = frozenset(
 #: Parameters of ``ds9claw.commit``.
 COMMIT_KEYS = frozenset({"rate-url", "mask-url", "flags", "fill-value", "dry-run"})
 
+#: What a refused product tells the sender (`ds9claw.overwrite.refuse_to_replace`).
+LISTENER_OVERWRITE_HINT = (
+    "the listener replaces only ds9claw's own earlier products; move that file away, "
+    "or start the listener with --overwrite (a message cannot allow it)"
+)
+
 #: Seconds a commit waits for another commit of the same file before giving up.
 _COMMIT_LOCK_TIMEOUT = 20.0
 
@@ -87,7 +98,8 @@ class HandlerSettings:
     output_dir : pathlib.Path or None
         Where products go (default: beside each input).  Senders cannot choose.
     overwrite : bool
-        Replace existing products (a ``ds9claw.detect`` sender may ask for it too).
+        Also replace files ds9claw did not write at the product paths (``--overwrite``);
+        a sender cannot ask for it, only narrow the policy with ``overwrite=0``.
     limits : Limits
         Size limits on messages.
     invalid_flags : str, int or None
@@ -179,26 +191,37 @@ def _run_detection(
     exclude: list[Any],
     params: Any,
     settings: HandlerSettings,
-    overwrite: bool,
+    replace_nothing: bool = False,
     invalid_flags: str | int | None = None,
 ) -> Any:
     from ..api import DEFAULT_SUFFIX, detect_file
+    from ..errors import OutputExistsError
     from ..fitsio import output_paths
+    from ..overwrite import refuse_to_replace
 
     options: dict[str, Any] = {}
     if invalid_flags is None:
         invalid_flags = settings.invalid_flags
     if invalid_flags is not None:
         options["invalid_flags"] = invalid_flags
-    seed = output_paths(image, DEFAULT_SUFFIX, output_dir=settings.output_dir)["seed"]
-    with _lock_for(seed.resolve()):
+    planned = output_paths(image, DEFAULT_SUFFIX, output_dir=settings.output_dir)
+    with _lock_for(planned["seed"].resolve()):
+        if replace_nothing:  # the sender narrowed the policy: nothing existing is replaced
+            for path in planned.values():
+                if path.exists() or path.is_symlink():
+                    raise OutputExistsError(
+                        f"{path} exists and the message asked not to replace anything (overwrite=0)"
+                    )
+        refuse_to_replace(
+            planned.values(), overwrite=settings.overwrite, hint=LISTENER_OVERWRITE_HINT
+        )
         return detect_file(
             image,
             include=include,
             exclude=exclude,
             params=params,
             output_dir=settings.output_dir,
-            overwrite=overwrite,
+            overwrite=settings.overwrite,
             **options,
         )
 
@@ -209,6 +232,9 @@ def _products_result(products: Any, image: Path) -> dict[str, str]:
         "image-url": path_to_file_url(image),
         "seed-url": path_to_file_url(products.seed_path),
         "mask-url": path_to_file_url(products.mask_path),
+        # DS9 does not percent-decode urls: plain paths for a sender that shows them there
+        "seed-path": str(products.seed_path),
+        "mask-path": str(products.mask_path),
         "n-masked": str(int(result.n_masked)),
         "n-pixels": str(int(result.mask.size)),
         "rms": repr(float(result.rms_value)),
@@ -231,7 +257,8 @@ def detect_message(
         region text) and/or ``region-url`` (file url; default: the listener's region
         template), ``exclude-region`` / ``exclude-region-url``, detection parameters
         (``sigma``, ``smooth``, ``ignore-background`` ... as in ``ds9claw detect``),
-        ``dq-invalid`` (flags), ``overwrite`` (``"1"`` replaces existing products).
+        ``dq-invalid`` (flags), ``overwrite`` (``"0"``: replace nothing that exists;
+        ``"1"`` cannot widen the listener's policy, see `HandlerSettings`).
     settings : HandlerSettings
         The listener's settings.
     sender : str
@@ -242,7 +269,10 @@ def detect_message(
     Returns
     -------
     dict of str to str
-        ``seed-url``, ``mask-url``, ``image-url``, ``n-masked``, ``n-pixels``, ``rms``.
+        ``seed-url``, ``mask-url``, ``image-url`` (standard percent-encoded file urls),
+        ``seed-path``, ``mask-path`` (plain paths: DS9 does not decode urls, so
+        ``file://localhost`` + a path is what to send it), ``n-masked``, ``n-pixels``,
+        ``rms``.
 
     Raises
     ------
@@ -274,9 +304,8 @@ def detect_message(
         include = [str(region)]
     detection = detection_parameters(p, base=settings.params, limits=limits)
     overwrite_text = text_value(p, "overwrite", limit=limits.max_value)
-    overwrite = (
-        settings.overwrite if overwrite_text is None else truth_value(overwrite_text, "overwrite")
-    )
+    # a message may only narrow the operator's policy, never widen it
+    replace_nothing = overwrite_text is not None and not truth_value(overwrite_text, "overwrite")
     flags = text_value(p, "dq-invalid", limit=limits.max_value)
     if flags is not None:
         from ..dq import interpret_flags
@@ -288,7 +317,7 @@ def detect_message(
         exclude=exclude,
         params=detection,
         settings=settings,
-        overwrite=overwrite,
+        replace_nothing=replace_nothing,
         invalid_flags=flags,
     )
     return _products_result(products, image)
@@ -428,15 +457,8 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
         exclude=[],
         params=settings.params,
         settings=settings,
-        overwrite=settings.overwrite,
     )
     return products, region
-
-
-#: Characters a file name may have to be given to DS9 in a command (``fits {path}``):
-#: no braces, brackets (DS9 reads ``[...]`` as an extension), quotes, ``$``, ``;``,
-#: backslashes or control characters.
-_DS9_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+,=@%~:/ -]*$")
 
 
 def _frame_showing(transport: Any, image: Path, wait: float) -> int | None:
@@ -458,7 +480,13 @@ def _frame_showing(transport: Any, image: Path, wait: float) -> int | None:
 
 
 def detect_in_ds9(
-    transport: Any, image: Path, region: Path, *, params: Any = None, wait: float = 1.0
+    transport: Any,
+    image: Path,
+    region: Path,
+    *,
+    params: Any = None,
+    wait: float = 1.0,
+    overwrite: bool = False,
 ) -> Any:
     """Show ``image`` with ``region`` in DS9 and run the DS9 menu's detection on it.
 
@@ -480,6 +508,8 @@ def detect_in_ds9(
         Detection parameters.
     wait : float
         Seconds DS9 gets to show a broadcast image itself.
+    overwrite : bool
+        The listener's ``--overwrite`` (`ds9claw.overwrite.refuse_to_replace`).
 
     Returns
     -------
@@ -489,21 +519,30 @@ def detect_in_ds9(
     Raises
     ------
     InputError
-        The image's path cannot be given to DS9 safely, or the region is unusable.
+        DS9 cannot load the image's name (`ds9claw.ds9.names`), or the region is
+        unusable.
+    OutputExistsError
+        A file ds9claw did not write is at a product path and ``overwrite`` is false.
     TransportError
         DS9 stopped answering.
     """
+    from ..api import DEFAULT_SUFFIX
     from ..ds9 import actions
+    from ..ds9.names import check_ds9_name, ds9_word
+    from ..fitsio import output_paths
+    from ..overwrite import refuse_to_replace
     from ..regions import RegionSource
 
     text = RegionSource.from_file(region).text
+    # before DS9 is asked anything: the image and product names DS9 can load, and the
+    # files at the product paths that may be replaced
+    check_ds9_name(image, what="image")
+    planned = output_paths(image, DEFAULT_SUFFIX)
+    for role in ("seed", "mask"):
+        check_ds9_name(planned[role], what=f"{role} frame")
+    refuse_to_replace(planned.values(), overwrite=overwrite, hint=LISTENER_OVERWRITE_HINT)
     frame = _frame_showing(transport, image, wait)
     if frame is None:
-        if not _DS9_SAFE_PATH.match(str(image)):
-            raise InputError(
-                f"{image}: ds9claw only passes file names made of letters, digits, spaces "
-                "and ._+,=@%~:/- to DS9; rename the file or open it in DS9 yourself"
-            )
         frames = transport.get("frame all").split()
         empty = False
         if frames:
@@ -511,11 +550,11 @@ def detect_in_ds9(
             empty = not size or all(s == b"0" for s in size)
         if not empty:
             transport.set("frame new")
-        transport.set(f"fits {{{image}}}")
+        transport.set(f"fits {ds9_word(image, what='image')}")
     shown = transport.get("regions -format ds9 -system image").decode(errors="replace")
     if not any(
         line.strip() and not line.lstrip().startswith(("#", "global", "image"))
         for line in shown.splitlines()
     ):
         transport.set("regions", text.encode())
-    return actions.detect(transport, params=params, regions_text=text)
+    return actions.detect(transport, params=params, regions_text=text, overwrite=overwrite)

@@ -327,6 +327,10 @@ def is_timeout_fault(exc: BaseException) -> bool:
     return isinstance(exc, xmlrpc.client.Fault) and "timeout" in exc.faultString.lower()
 
 
+#: XML-RPC connections of a `HubSession`: calls it can have in flight at once.
+SESSION_CONNECTIONS = 16
+
+
 class HubSession:
     """A non-callable client registered on a hub, for synchronous calls to other clients.
 
@@ -359,7 +363,9 @@ class HubSession:
         self.timeout = float(timeout)
         self._lock = threading.Lock()
         self._proxy = BoundedHubProxy(self.timeout + _SOCKET_SLACK)
-        self._proxy.connect(hub_params=hub.params, pool_size=4)
+        # one connection per parallel call (`ds9claw.ds9.samp.list_ds9` probes the DS9s
+        # on the hub at once, so that dead ones cost one timeout in all, not one each)
+        self._proxy.connect(hub_params=hub.params, pool_size=SESSION_CONNECTIONS)
         try:
             result = self._proxy.register(hub.params["samp.secret"])
             self.private_key: str = result["samp.private-key"]
@@ -533,6 +539,65 @@ def _id_key(client_id: str) -> tuple[int, str]:
 # --- a private hub ----------------------------------------------------------------------
 
 
+def _hub_class() -> type:
+    """`pyvo.samp.SAMPHubServer` without two races that lose messages to DS9.
+
+    * pyvo's hub delivers the call in a thread and only then makes the slot that the
+      reply goes into; a recipient that answers at once (DS9 answering ``get frame``
+      while this machine is busy) can reply before the slot exists, and its reply is
+      dropped: the caller waits the whole timeout for an answer that came.  Here the
+      slot is made before the call is delivered.
+    * Every delivery to a client runs in its own thread, but all of them share that
+      client's one XML-RPC proxy (one HTTP connection), which is not thread-safe: a
+      call delivered while the hub tells DS9 about a client that just registered was
+      seen to vanish (DS9 then "does not answer").  Here deliveries to one client take
+      turns.
+    """
+    import time
+
+    samp = samp_module()
+    errors = __import__(samp.__name__ + ".errors", fromlist=["SAMPProxyError"])
+
+    class _Hub(samp.SAMPHubServer):  # type: ignore[misc, valid-type]
+        _delivery_locks: dict[str, threading.Lock]
+        _delivery_guard = threading.Lock()
+
+        def _retry_method(self, recipient_private_key, recipient_public_id, *args):  # noqa: D102
+            with self._delivery_guard:
+                if not hasattr(self, "_delivery_locks"):
+                    self._delivery_locks = {}
+                lock = self._delivery_locks.setdefault(recipient_public_id, threading.Lock())
+            with lock:  # one delivery at a time through the client's proxy
+                return super()._retry_method(recipient_private_key, recipient_public_id, *args)
+
+        def _get_new_hub_msg_id(self, sender_public_id, sender_msg_id):  # noqa: D102
+            msg_id = super()._get_new_hub_msg_id(sender_public_id, sender_msg_id)
+            if sender_msg_id == "samp::sync::call":
+                self._sync_msg_ids_heap[msg_id] = None  # before the call goes out
+            return msg_id
+
+        def _call_and_wait(self, private_key, recipient_id, message, timeout):  # noqa: D102
+            self._update_last_activity_time(private_key)
+            if private_key not in self._private_keys:
+                raise errors.SAMPProxyError(5, f"Private-key {private_key} expired or invalid.")
+            timeout = int(timeout)
+            start = time.time()
+            msg_id = self._call(private_key, recipient_id, "samp::sync::call", message)
+            try:
+                while self._is_running:
+                    response = self._sync_msg_ids_heap.get(msg_id)
+                    if response is not None:
+                        return dict(response)
+                    if 0 < timeout <= time.time() - start:
+                        raise errors.SAMPProxyTimeoutError(1, "Timeout expired!")
+                    time.sleep(0.01)
+                return {}
+            finally:
+                self._sync_msg_ids_heap.pop(msg_id, None)
+
+    return _Hub
+
+
 def start_hub(lockfile: str | os.PathLike[str], *, label: str = "ds9claw private hub") -> Any:
     """Start a standard-profile SAMP hub (no web profile) writing ``lockfile``.
 
@@ -569,7 +634,7 @@ def start_hub(lockfile: str | os.PathLike[str], *, label: str = "ds9claw private
         )
     with _pyvo_quiet_conf(samp), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hub = samp.SAMPHubServer(
+        hub = _hub_class()(
             web_profile=False,
             lockfile=str(path),
             addr="127.0.0.1",

@@ -619,7 +619,13 @@ class Ds9ClawListener:
                             hub=self.hub.lockfile if self.hub is not None else None,
                             timeout=self.show.timeout,
                         )
-                    report = detect_in_ds9(self._ds9, image, region, params=self.settings.params)
+                    report = detect_in_ds9(
+                        self._ds9,
+                        image,
+                        region,
+                        params=self.settings.params,
+                        overwrite=self.settings.overwrite,
+                    )
                 except TransportError as exc:
                     if self._ds9 is not None:
                         with contextlib.suppress(Exception):

@@ -171,6 +171,6 @@ def test_image_with_unsafe_name_is_not_passed_to_ds9(hub, ds9, session, example_
                 run.public_id, "image.load.fits", {"url": path_to_file_url(cal)}, 30
             )
         assert reply["samp.status"] == "samp.error"
-        assert "only passes file names" in reply["samp.error"]["samp.errortxt"]
+        assert "DS9 cannot load the image" in reply["samp.error"]["samp.errortxt"]
         assert t.get("frame all").split() == [b"1"]
         assert t.get("fits size").split() in ([b"0", b"0"], [])
