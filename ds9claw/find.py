@@ -198,11 +198,12 @@ def find_candidates(
         For inconsistent shapes, missing offsets or bad parameters.
     """
     params = (params or FindParameters()).validate()
-    stack, usable = _check_inputs(images, valid, offsets)
-    n_images, ny, nx = stack.shape
+    images, valid = _check_inputs(images, valid, offsets)
+    n_images = len(images)
+    ny, nx = np.shape(images[0])
     scale = nx / 2048
     factor = int(params.bin_factor or max(1, round(nx / 512)))
-    binned = [_bin_normalised(stack[i], usable[i], factor, params.border) for i in range(n_images)]
+    binned = [_bin_normalised(images[i], valid[i], factor, params.border) for i in range(n_images)]
     if offsets is None:
         residuals = [_standardise(b - _nan_median(b[np.isfinite(b)])) for b in binned]
     else:
@@ -227,7 +228,7 @@ def find_candidates(
     return FindResult(candidates, masks, stack_sig, significance, factor)
 
 
-def _check_inputs(images, valid, offsets) -> tuple[np.ndarray, np.ndarray]:
+def _check_inputs(images, valid, offsets) -> tuple[list, list]:
     if len(images) == 0 or len(images) != len(valid):
         raise ParameterError(
             f"give one valid mask per image ({len(images)} images, {len(valid)} masks)"
@@ -245,25 +246,24 @@ def _check_inputs(images, valid, offsets) -> tuple[np.ndarray, np.ndarray]:
         raise ParameterError("several exposures need their dither offsets (from their WCS)")
     if offsets is not None and np.shape(offsets) != (len(images), 2):
         raise ParameterError(f"offsets must have shape ({len(images)}, 2), not {np.shape(offsets)}")
-    stack = np.stack([np.asarray(image, np.float32) for image in images])
-    usable = np.stack([np.asarray(mask, bool) for mask in valid]) & np.isfinite(stack)
-    return stack, usable
+    return list(images), list(valid)
 
 
-def _bin_normalised(image: np.ndarray, usable: np.ndarray, factor: int, border: int) -> np.ndarray:
+def _bin_normalised(image: np.ndarray, valid: np.ndarray, factor: int, border: int) -> np.ndarray:
     """Mean of the usable pixels of each bin, in units of its own noise (NaN: too few)."""
-    ny, nx = image.shape
-    usable = usable.copy()
-    if border:
-        usable[:border] = usable[-border:] = False
-        usable[:, :border] = usable[:, -border:] = False
+    ny, nx = np.shape(image)
     by, bx = -(-ny // factor), -(-nx // factor)
-    padded = np.zeros((by * factor, bx * factor), np.float64)
-    counts = np.zeros_like(padded)
-    padded[:ny, :nx] = np.where(usable, image, 0.0)
-    counts[:ny, :nx] = usable
-    sums = padded.reshape(by, factor, bx, factor).sum(axis=(1, 3))
-    n = counts.reshape(by, factor, bx, factor).sum(axis=(1, 3))
+    usable = np.zeros((by * factor, bx * factor), bool)
+    usable[:ny, :nx] = np.asarray(valid, bool) & np.isfinite(image)
+    if border:
+        usable[:border] = usable[ny - border :] = False
+        usable[:, :border] = usable[:, nx - border :] = False
+    values = np.zeros(usable.shape, np.float32)
+    np.copyto(values[:ny, :nx], image, where=usable[:ny, :nx], casting="unsafe")
+    sums = values.reshape(by * factor, bx, factor).sum(axis=2, dtype=np.float64)
+    sums = sums.reshape(by, factor, bx).sum(axis=1)
+    n = usable.reshape(by * factor, bx, factor).sum(axis=2, dtype=np.int32)
+    n = n.reshape(by, factor, bx).sum(axis=1)
     enough = n >= max(1, factor * factor // 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(enough, sums / n, np.nan)
