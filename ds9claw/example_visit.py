@@ -338,10 +338,12 @@ def _sky_catalog(
     return catalog
 
 
-def _render_sources(image: np.ndarray, catalog: list[_Source], offset: np.ndarray) -> None:
+def _render_sources(image: np.ndarray, catalog: list[_Source], wcs, reference) -> None:
+    """Render the catalog (exposure-1 pixels, through exposure 1's WCS to RA/Dec) here."""
     sigma = _ex.BACKGROUND_SIGMA
-    for source in catalog:
-        x, y = source.x + offset[0], source.y + offset[1]
+    ra, dec = reference.all_pix2world([s.x for s in catalog], [s.y for s in catalog], 0)
+    xs, ys = wcs.all_world2pix(ra, dec, 0)
+    for source, x, y in zip(catalog, xs, ys, strict=True):
         if source.star:
             half = 30 if source.peak > 300 * sigma else 10
             _ex._add_stamp(image, x, y, half, _ex._star(source.peak, _ex._STAR_SIGMA))
@@ -370,7 +372,7 @@ def _exposure_scene(
         box, value, claw_truth = _ex._render_claw(claw, size)
         astro[box] += amplitude * brightness * value
         truth[box] |= claw_truth
-    _render_sources(astro, catalog, offset)
+    _render_sources(astro, catalog, _tan_wcs(size, offset), _tan_wcs(size, np.zeros(2)))
     signal = np.maximum(astro + _ex.NOMINAL_SKY, 0.0)
     var_poisson = _ex.POISSON_VARIANCE_PER_MJYSR * signal * depth**2
     var_rnoise = np.full((size, size), _ex.READ_NOISE**2 * depth**2)
@@ -397,20 +399,31 @@ def _exposure_scene(
 # --------------------------------------------------------------------------- the WCS
 
 
-def _set_pointing(model, size: int, offset: np.ndarray) -> None:
-    """Point this exposure so that the sky sits ``offset`` pixels from exposure 1's."""
+def _tan_wcs(size: int, offset: np.ndarray):
+    """Astropy WCS of the exposure whose sky sits ``offset`` pixels from exposure 1's."""
+    from types import SimpleNamespace
+
     from astropy.wcs import WCS
 
-    info = model.meta.wcsinfo
-    reference = WCS(naxis=2)
-    reference.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    reference.wcs.crpix = [info.crpix1, info.crpix2]
-    reference.wcs.crval = [info.crval1, info.crval2]
-    reference.wcs.cdelt = [info.cdelt1, info.cdelt2]
-    reference.wcs.pc = [[info.pc1_1, info.pc1_2], [info.pc2_1, info.pc2_2]]
+    info = SimpleNamespace()
+    _ex._fill_wcsinfo(info, size, _ex._PIXEL_SCALE["SHORT"])
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crpix = [info.crpix1, info.crpix2]
+    wcs.wcs.crval = [info.crval1, info.crval2]
+    wcs.wcs.cdelt = [info.cdelt1, info.cdelt2]
+    wcs.wcs.pc = [[info.pc1_1, info.pc1_2], [info.pc2_1, info.pc2_2]]
     # The sky at pixel p of exposure 1 is at p + offset here, so the reference pixel
     # of this exposure sees what exposure 1 sees at crpix - offset.
-    ra, dec = reference.wcs_pix2world([[info.crpix1 - offset[0], info.crpix2 - offset[1]]], 1)[0]
+    crval = wcs.wcs_pix2world([[info.crpix1 - offset[0], info.crpix2 - offset[1]]], 1)[0]
+    wcs.wcs.crval = list(crval)
+    return wcs
+
+
+def _set_pointing(model, size: int, offset: np.ndarray) -> None:
+    """Point this exposure so that the sky sits ``offset`` pixels from exposure 1's."""
+    info = model.meta.wcsinfo
+    ra, dec = _tan_wcs(size, offset).wcs.crval
     info.crval1 = info.ra_ref = float(ra)
     info.crval2 = info.dec_ref = float(dec)
     info.v2_ref, info.v3_ref = 0.0, 0.0
