@@ -378,12 +378,19 @@ def _cores(stack_sig, own_sig, params: FindParameters, *, single: bool):
     core = keep[labels]
     if not single and core.any():
         # A stack candidate this exposure does not show (a claw of other dithers) is dropped.
+        # Support: this exposure's median significance where the stack is significant
+        # (over the whole candidate when it was started by this exposure alone).
         labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
-        own_values = np.where(own_known, own_sig, np.nan)
         index = np.arange(1, count + 1)
+        strong = np.where(own_known & (stack >= params.threshold), own_sig, np.nan)
         medians = ndimage.labeled_comprehension(
-            own_values, labels, index, _finite_median, float, np.nan
+            strong, labels, index, _finite_median, float, np.nan
         )
+        anywhere = np.where(own_known, own_sig, np.nan)
+        overall = ndimage.labeled_comprehension(
+            anywhere, labels, index, _finite_median, float, np.nan
+        )
+        medians = np.where(np.isnan(medians), overall, medians)
         good = np.concatenate([[False], ~(medians < params.support)])
         core = good[labels]
     return core, combined

@@ -146,8 +146,8 @@ def candidate_region_text(candidates: Sequence[Candidate], *, source_name: str =
     """
     lines = [
         "# Region file format: DS9 version 4.1",
-        f"# ds9claw find: {len(candidates)} claw candidate(s) for {source_name or 'this image'}; "
-        "text = kind and median significance; edit or delete them",
+        f"# ds9claw find: {len(candidates)} claw candidate(s) for {source_name or 'this image'} "
+        "(text: kind and median significance), edit or delete them",
         f'global color={CANDIDATE_COLOR} dashlist=8 3 width=2 font="helvetica 10 normal roman" '
         "select=1 highlite=1 dash=1 fixed=0 edit=1 move=1 delete=1 include=1 source=1",
         "image",
