@@ -203,9 +203,9 @@ def find_candidates(
     ny, nx = np.shape(images[0])
     scale = nx / 2048
     factor = int(params.bin_factor or max(1, round(nx / 512)))
-    binned = [_bin_normalised(images[i], valid[i], factor, params.border) for i in range(n_images)]
+    binned = [_bin_mean(images[i], valid[i], factor, params.border) for i in range(n_images)]
     if offsets is None:
-        residuals = [_standardise(b - _nan_median(b[np.isfinite(b)])) for b in binned]
+        residuals = [_standardise(mean * np.sqrt(n)) for mean, n in binned]
     else:
         shifts = np.asarray(offsets, dtype=float) / factor
         residuals = _sky_subtracted(binned, shifts, params.source_threshold)
@@ -249,8 +249,13 @@ def _check_inputs(images, valid, offsets) -> tuple[list, list]:
     return list(images), list(valid)
 
 
-def _bin_normalised(image: np.ndarray, valid: np.ndarray, factor: int, border: int) -> np.ndarray:
-    """Mean of the usable pixels of each bin, in units of its own noise (NaN: too few)."""
+def _bin_mean(
+    image: np.ndarray, valid: np.ndarray, factor: int, border: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bin means of the usable pixels less the median level, and the usable counts.
+
+    Bins with fewer than half their pixels usable are NaN.
+    """
     ny, nx = np.shape(image)
     by, bx = -(-ny // factor), -(-nx // factor)
     usable = np.zeros((by * factor, bx * factor), bool)
@@ -268,9 +273,7 @@ def _bin_normalised(image: np.ndarray, valid: np.ndarray, factor: int, border: i
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(enough, sums / n, np.nan)
     level = _nan_median(mean[enough]) if enough.any() else 0.0
-    # Per-bin noise is sigma_pixel / sqrt(n): scale so that every bin has unit noise.
-    z = (mean - level) * np.sqrt(n)
-    return _standardise(z)
+    return mean - level, n
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
@@ -299,14 +302,18 @@ def _median_along_first(cube: np.ndarray) -> np.ndarray:
     return np.where(count > 0, 0.5 * (lo + hi), np.nan)
 
 
-def _sky_subtracted(binned: list[np.ndarray], shifts: np.ndarray, source_threshold: float):
-    """Each exposure minus the median of the others moved onto it, sources masked."""
+def _sky_subtracted(binned, shifts: np.ndarray, source_threshold: float) -> list[np.ndarray]:
+    """Each exposure minus the median of the others moved onto it, sources masked.
+
+    The subtraction is in flux, so that the sky cancels whatever the depths; the
+    residual is then put in units of its own noise.
+    """
     from scipy import ndimage
 
     residuals = []
-    for i, target in enumerate(binned):
+    for i, (target, counts) in enumerate(binned):
         moved = []
-        for j, other in enumerate(binned):
+        for j, (other, _) in enumerate(binned):
             if j == i:
                 continue
             dx, dy = shifts[i] - shifts[j]
@@ -315,16 +322,19 @@ def _sky_subtracted(binned: list[np.ndarray], shifts: np.ndarray, source_thresho
                     other, (dy, dx), order=1, mode="constant", cval=np.nan, prefilter=False
                 )
             )
+        weight = np.sqrt(counts)
         if not moved:
-            residuals.append(target)
+            residuals.append(_standardise(target * weight))
             continue
-        sky = _median_along_first(np.stack(moved))
+        sky_flux = _median_along_first(np.stack(moved))
+        sky = _standardise(sky_flux * weight)  # significance of the sky model
         bright = np.nan_to_num(sky, nan=0.0) > source_threshold
         masked = ndimage.binary_dilation(bright, iterations=1)
         very = np.nan_to_num(sky, nan=0.0) > 10 * source_threshold
         if very.any():
             masked |= ndimage.binary_dilation(very, iterations=4)
-        residual = np.where(masked, np.nan, target - sky)
+        residual = _standardise(np.where(masked, np.nan, (target - sky_flux) * weight))
+        target = _standardise(target * weight)
         uncovered = np.isnan(sky) & np.isfinite(target)
         if uncovered.any():
             # No other exposure sees this sky: keep the exposure itself, without its
