@@ -42,6 +42,7 @@ __all__ = [
     "VisitFiles",
     "dither_offsets",
     "make_example_visit",
+    "pipeline_gwcs",
     "visit_paths",
 ]
 

@@ -86,7 +86,7 @@ class FindParameters:
     grow_threshold: float = 2.5
     support: float = 2.0
     source_threshold: float = 6.0
-    margin: float = 16.0
+    margin: float = 12.0
     min_area: float = 3000.0
     max_vertices: int = 60
     border: int = 4
