@@ -229,7 +229,9 @@ def find_files(
                 "of one detector and filter are needed to tell claws from the sky: add the "
                 "other exposures of the visit, or pass --single to search them one by one"
             )
-    found: dict[Path, FoundExposure] = {}
+    # Every group is searched before anything is written: an unreadable file in a later
+    # group leaves no region file behind.
+    searched: list[tuple[str, list[Path], list[list[Candidate]]]] = []
     for key, members in groups.items():
         exposures = []
         for path in members:
@@ -247,15 +249,20 @@ def find_files(
             offsets = dither_offsets_from_headers([e.header for e in exposures], images[0].shape)
             results = find_candidates(images, valid, offsets, params).candidates
         del images, valid, exposures
+        searched.append((key, members, results))
+        if on_exposure is not None:
+            on_exposure(f"{key}: {sum(len(c) for c in results)} candidate(s)")
+    found: dict[Path, FoundExposure] = {}
+    for key, members, results in searched:
         for path, candidates in zip(members, results, strict=True):
             backup = _write_region(targets[path], candidates, path.name, overwrite=overwrite)
             found[path] = FoundExposure(path, targets[path], candidates, key, backup)
-        if on_exposure is not None:
-            on_exposure(f"{key}: {sum(len(c) for c in results)} candidate(s)")
     return [found[path] for path in paths]
 
 
 def _group_headers(paths: list[Path]) -> dict[str, list[Path]]:
+    import warnings
+
     from astropy.io import fits
 
     groups: dict[str, list[Path]] = {}
@@ -263,12 +270,17 @@ def _group_headers(paths: list[Path]) -> dict[str, list[Path]]:
         if not path.is_file():
             raise InputError(f"{path} does not exist: check the file name")
         try:
-            with fits.open(path, lazy_load_hdus=True) as hdul:
-                primary = hdul[0].header
-                image = hdul["SCI"] if "SCI" in hdul else hdul[0]
-                shape = tuple(image.shape)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with fits.open(path, lazy_load_hdus=True) as hdul:
+                    primary = hdul[0].header
+                    image = hdul["SCI"] if "SCI" in hdul else hdul[0]
+                    shape = tuple(image.shape)
+                    len(hdul)  # read every header: a truncated file says so here
         except (OSError, ValueError, KeyError) as error:
             raise InputError(f"{path} is not a readable FITS file ({error})") from None
+        if any("truncated" in str(w.message) for w in caught):
+            raise InputError(f"{path} is truncated (shorter than its headers say): copy it again")
         if len(shape) != 2:
             raise InputError(f"{path}: the science image has shape {shape}; give 2-D exposures")
         groups.setdefault(group_key(primary, shape), []).append(path)

@@ -213,3 +213,29 @@ def test_overwrite_is_refused_before_any_work(example_visit_small, tmp_path):
     with pytest.raises(OutputExistsError, match="drawn by hand"):
         find_files(cals)
     assert not (tmp_path / cals[0].name.replace(".fits", "_claws.pix.reg")).exists()
+
+
+def test_an_unreadable_exposure_writes_nothing(example_visit_small, tmp_path):
+    cals = _copy_visit(example_visit_small, tmp_path, count=3)
+    other = tmp_path / "other"
+    other.mkdir()
+    more = _copy_visit(example_visit_small, other, count=3)
+    for path in more:  # a second group: another filter
+        with fits.open(path, mode="update") as hdul:
+            hdul[0].header["FILTER"] = "F150W"
+    whole = more[2].read_bytes()
+    more[2].write_bytes(whole[: len(whole) // 3])  # headers readable, pixels cut short
+    with pytest.raises(InputError, match="truncated"):
+        find_files([*cals, *more])
+    assert not list(tmp_path.rglob("*.reg"))
+    more[2].write_bytes(whole)
+    with fits.open(more[1], mode="update") as hdul:  # read fine, but no WCS to line it up
+        saved = {key: hdul["SCI"].header.pop(key) for key in ("CTYPE1", "CTYPE2")}
+    with pytest.raises(InputError, match="no celestial WCS"):
+        find_files([*cals, *more])  # the first group was searched, nothing written
+    assert not list(tmp_path.rglob("*.reg"))
+    with fits.open(more[1], mode="update") as hdul:
+        hdul["SCI"].header.update(saved)
+    results = find_files([*cals, *more])
+    assert {r.group for r in results} == {"NRCB1 F200W 512x512", "NRCB1 F150W 512x512"}
+    assert all(r.region_path.exists() for r in results)
