@@ -119,6 +119,11 @@ def simplify_closed(points: np.ndarray, tolerance: float) -> np.ndarray:
     closed = np.vstack([points, points[:1]])
     for a, b in ((0, far), (far, len(points))):
         _mark(closed, a, b, tolerance, keep)
+    if keep.sum() < 3:
+        # Keep a polygon: add the vertex farthest from the chord between the two kept.
+        d = points[far] - points[0]
+        rel = points - points[0]
+        keep[int(np.argmax(np.abs(d[0] * rel[:, 1] - d[1] * rel[:, 0])))] = True
     return points[keep]
 
 
