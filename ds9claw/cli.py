@@ -22,6 +22,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 #: Subcommand modules under ``ds9claw.commands``, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "detect",
+    "find",
     "example",
     "commit",
     "samp",

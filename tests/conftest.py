@@ -73,3 +73,19 @@ def real_region_files():
     files = sorted(REAL_REGIONS.glob("*.reg"))
     assert len(files) > 100, f"expected the real region files under {REAL_REGIONS}"
     return files
+
+
+@pytest.fixture(scope="session")
+def example_visit_small(tmp_path_factory):
+    """A 512 x 512 dithered visit of 4 exposures with claws (ds9claw find); do not modify."""
+    from ds9claw.example_visit import make_example_visit
+
+    return make_example_visit(tmp_path_factory.mktemp("example_visit"), size=512)
+
+
+@pytest.fixture(scope="session")
+def example_visit_small_no_claws(tmp_path_factory):
+    """The same visit without claws; do not modify."""
+    from ds9claw.example_visit import make_example_visit
+
+    return make_example_visit(tmp_path_factory.mktemp("example_visit_nc"), size=512, claws=False)

@@ -17,7 +17,16 @@ __all__ = ["register", "run"]
 
 _log = logging.getLogger(__name__)
 
-_ACTIONS = ("detect", "params", "commit", "to-regions", "snapshot", "clear")
+_ACTIONS = (
+    "detect",
+    "params",
+    "commit",
+    "to-regions",
+    "snapshot",
+    "clear",
+    "find",
+    "remove-candidates",
+)
 
 _EPILOG = """\
 Actions (the entries of DS9's Analysis > Claws menu):
@@ -28,6 +37,9 @@ Actions (the entries of DS9's Analysis > Claws menu):
   to-regions  trace the mask into polygon regions on the image frame
   snapshot    save the three-panel view as <stem>_claws.png and .eps
   clear       delete the seed and mask frames
+  find        find claw candidates in the exposures of all frames (3+ dithers of a
+              detector) and draw them, dashed cyan, tag {ds9claw candidate}
+  remove-candidates  delete every {ds9claw candidate} region (nothing else)
 
 Target: --target takes DS9's title or its XPA address ($xpa_method in an analysis
 file); without it the single running DS9 is used.
@@ -246,6 +258,15 @@ def register(subparsers, parents=()) -> None:
     p = actions.add_parser("clear", parents=list(parents), help="delete the ds9claw frames")
     _add_connection(p)
 
+    p = actions.add_parser(
+        "find", parents=list(parents), help="draw claw candidates on every frame (ds9claw find)"
+    )
+    _add_connection(p)
+    p = actions.add_parser(
+        "remove-candidates", parents=list(parents), help="delete the drawn claw candidates"
+    )
+    _add_connection(p)
+
     for name in _ACTIONS:
         actions.choices[name].set_defaults(func=run)
     parser.set_defaults(func=run)
@@ -374,6 +395,13 @@ def run(args: argparse.Namespace) -> int:
             )
         elif action == "clear":
             print(actions.clear_frames(transport).summary())
+        elif action in ("find", "remove-candidates"):
+            from ..ds9 import candidates
+
+            if action == "find":
+                print(candidates.find_in_frames(transport).summary())
+            else:
+                print(candidates.remove_candidates(transport).summary())
     finally:
         transport.close()
     return 0

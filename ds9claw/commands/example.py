@@ -94,6 +94,19 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing files (atomically)"
     )
+    parser.add_argument(
+        "--visit",
+        type=whole_number(1, 6),
+        nargs="?",
+        const=4,
+        default=None,
+        metavar="N",
+        help="write a dithered visit of N exposures (default 4) of one detector with claws "
+        "fixed on the detector and a gwcs in each cal file, for `ds9claw find`",
+    )
+    parser.add_argument(
+        "--no-claws", action="store_true", help="with --visit: the same visit without claws"
+    )
     parser.set_defaults(func=run)
 
 
@@ -112,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     """
     from ..example import make_example
 
+    if args.visit is not None or args.no_claws:
+        from .example_visit import run_visit
+
+        return run_visit(args)
     files = make_example(
         args.output_dir,
         size=args.size,
