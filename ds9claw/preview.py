@@ -33,7 +33,16 @@ from .dq import DEFAULT_COMMIT_FLAGS, interpret_flags
 from .errors import InputError, ParameterError
 from .holes import HoleReport, describe_holes, find_holes
 
-__all__ = ["MaskSpec", "MosaicPair", "SkyBox", "apply_masks", "preview_mosaics", "product_name"]
+__all__ = [
+    "MaskSpec",
+    "MosaicPair",
+    "PreviewGroup",
+    "SkyBox",
+    "apply_masks",
+    "plan_groups",
+    "preview_mosaics",
+    "product_name",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -175,50 +184,54 @@ def preview_mosaics(
     bits = interpret_flags(flags)
     if not bits & PIXEL_FLAGS["DO_NOT_USE"]:
         raise ParameterError("the preview flags must include DO_NOT_USE, which resample skips")
-    if not cal_files:
-        raise InputError("no cal files given: name the *_cal.fits files of the visit")
     parameters = _step_parameters(pixel_scale_ratio, pixmap_stepsize, resample_parameters)
     note = progress or (lambda text: None)
+    groups = plan_groups(cal_files, by_filter=by_filter)
     mask_files = _mask_files(cal_files, masks)
-    exposures = []
-    for index, path in enumerate(cal_files, start=1):
-        note(f"reading {Path(path).name} ({index}/{len(cal_files)})")
-        exposures.append(_read_exposure(Path(path), mask_files[Path(path)], bits))
-    groups = _group(exposures, by_filter=by_filter)
     pairs = []
-    for name, members in groups.items():
-        started = time.perf_counter()
-        group_parameters = dict(parameters)
-        if sky_box is not None:
-            group_parameters.update(
-                _sky_box_parameters(sky_box, members[0].model, pixel_scale_ratio)
-            )
-        after_models = [apply_masks(e.model.copy(), e.mask, bits) for e in members]
-        label = f" ({name})" if len(groups) > 1 else ""
+    for group in groups:
+        label = f" ({group.filter})" if len(groups) > 1 else ""
+        members = []
+        try:
+            for index, path in enumerate(group.paths, start=1):
+                note(f"reading {path.name} ({index}/{len(group.paths)}){label}")
+                members.append(_read_exposure(path, mask_files[path], bits))
+            pairs.append(_preview_group(group, members, parameters, bits, sky_box, note, label))
+        finally:
+            for exposure in members:
+                exposure.model.close()
+    return pairs
+
+
+def _preview_group(group, members, parameters, bits, sky_box, note, label) -> MosaicPair:
+    started = time.perf_counter()
+    parameters = dict(parameters)
+    if sky_box is not None:
+        ratio = parameters["pixel_scale_ratio"]
+        parameters.update(_sky_box_parameters(sky_box, members[0].model, ratio))
+    # copies first: ResampleStep marks NaN and DO_NOT_USE consistently in its inputs
+    after_models = [apply_masks(e.model.copy(), e.mask, bits) for e in members]
+    try:
         note(f"resampling {len(members)} exposures as they are{label}")
-        before = _resample([e.model for e in members], group_parameters)
+        before = _resample([e.model for e in members], parameters)
         note(f"resampling {len(members)} exposures with the masks{label}")
-        after = _resample(after_models, group_parameters)
-        holes = find_holes(before.wht, after.wht)
-        report = describe_holes(holes, _pixel_area(before), _mask_hits(holes, before, members))
-        pairs.append(
-            MosaicPair(
-                product=product_name([e.model for e in members]),
-                filter=name,
-                before=before,
-                after=after,
-                holes=holes,
-                report=report,
-                inputs=tuple(e.path for e in members),
-                masks={e.path: e.mask_files for e in members},
-                elapsed=time.perf_counter() - started,
-            )
-        )
+        after = _resample(after_models, parameters)
+    finally:
         for model in after_models:
             model.close()
-    for exposure in exposures:
-        exposure.model.close()
-    return pairs
+    holes = find_holes(before.wht, after.wht)
+    report = describe_holes(holes, _pixel_area(before), _mask_hits(holes, before, members))
+    return MosaicPair(
+        product=group.product,
+        filter=group.filter,
+        before=before,
+        after=after,
+        holes=holes,
+        report=report,
+        inputs=group.paths,
+        masks={e.path: e.mask_files for e in members},
+        elapsed=time.perf_counter() - started,
+    )
 
 
 def apply_masks(model: Any, mask: np.ndarray | None, bits: int) -> Any:
@@ -245,28 +258,102 @@ def apply_masks(model: Any, mask: np.ndarray | None, bits: int) -> Any:
     return model
 
 
-def product_name(models: Sequence[Any]) -> str:
+@dataclass(frozen=True)
+class PreviewGroup:
+    """The cal files of one filter and the product name of their mosaics.
+
+    Attributes
+    ----------
+    filter : str
+        ``FILTER`` (``PUPIL+FILTER`` when the pupil is not ``CLEAR``).
+    product : str
+        Stem of the output files (`product_name`).
+    paths : tuple of pathlib.Path
+        The cal files, in the order given.
+    """
+
+    filter: str
+    product: str
+    paths: tuple[Path, ...]
+
+
+def plan_groups(cal_files: Sequence[str | Path], *, by_filter: bool = True) -> list[PreviewGroup]:
+    """Group cal files per filter from their primary headers (no pixels read).
+
+    Parameters
+    ----------
+    cal_files : sequence of str or pathlib.Path
+        The ``*_cal.fits`` files.
+    by_filter : bool
+        False refuses a mix of filters instead of grouping them.
+
+    Returns
+    -------
+    list of PreviewGroup
+        In the order the filters first appear.
+
+    Raises
+    ------
+    InputError
+        A file is missing or not FITS, a file is named twice, or the filters differ and
+        ``by_filter`` is False.
+    """
+    from astropy.io import fits
+
+    if not cal_files:
+        raise InputError("no cal files given: name the *_cal.fits files of the visit")
+    seen: set[Path] = set()
+    headers: dict[str, list[tuple[Path, Any]]] = {}
+    for value in cal_files:
+        path = Path(value)
+        if not path.is_file():
+            raise InputError(f"cal file {path} does not exist: check the name")
+        if path.resolve() in seen:
+            raise InputError(f"{path} is named twice: give each cal file once")
+        seen.add(path.resolve())
+        try:
+            header = fits.getheader(path, 0)
+        except OSError as error:
+            raise InputError(
+                f"{path} is not a FITS file ({error}): give *_cal.fits files"
+            ) from None
+        headers.setdefault(_filter_name(header), []).append((path, header))
+    if len(headers) > 1 and not by_filter:
+        listing = "; ".join(f"{k}: {', '.join(p.name for p, _ in v)}" for k, v in headers.items())
+        raise InputError(
+            f"the cal files are of {len(headers)} filters ({listing}): give one filter at a "
+            "time or let them be grouped per filter"
+        )
+    return [
+        PreviewGroup(name, product_name([h for _, h in members]), tuple(p for p, _ in members))
+        for name, members in headers.items()
+    ]
+
+
+def product_name(headers: Sequence[Any]) -> str:
     """An image3-like product name: ``jw<program>-o<obs>_nircam_<pupil>-<filter>``.
 
     Parameters
     ----------
-    models : sequence of ImageModel
-        The exposures of one filter.
+    headers : sequence of astropy.io.fits.Header
+        Primary headers of the exposures of one filter.
 
     Returns
     -------
     str
         Program and observation are left out when the files do not share them.
     """
-    meta = models[0].meta
-    programs = {m.meta.observation.program_number for m in models}
-    observations = {m.meta.observation.observation_number for m in models}
-    instrument = (meta.instrument.name or "nircam").lower()
-    optics = "-".join(str(v).lower() for v in (meta.instrument.pupil, meta.instrument.filter) if v)
+    first = headers[0]
+    programs = {str(h.get("PROGRAM", "")).strip() for h in headers}
+    observations = {str(h.get("OBSERVTN", "")).strip() for h in headers}
+    instrument = str(first.get("INSTRUME", "") or "nircam").strip().lower()
+    optics = "-".join(
+        str(first.get(key)).strip().lower() for key in ("PUPIL", "FILTER") if first.get(key)
+    )
     name = f"{instrument}_{optics}" if optics else instrument
-    if len(programs) == 1 and None not in programs:
+    if len(programs) == 1 and "" not in programs:
         prefix = f"jw{programs.pop()}"
-        if len(observations) == 1 and None not in observations:
+        if len(observations) == 1 and "" not in observations:
             prefix += f"-o{observations.pop()}"
         name = f"{prefix}_{name}"
     return name
@@ -292,6 +379,12 @@ def _mask_files(cal_files: Sequence[str | Path], masks: MaskSpec) -> dict[Path, 
         raise InputError("no mask given: name a mask template such as {stem}_claws.pix.reg")
     for path in cal_files:
         out[Path(path)] = tuple(expand_mask_template(t, path) for t in templates)
+    for path, files in out.items():
+        for mask in files:
+            if not mask.is_file():
+                raise InputError(
+                    f"mask {mask} (for {path.name}) does not exist: check the name or template"
+                )
     return out
 
 
@@ -300,8 +393,6 @@ def _read_exposure(path: Path, mask_files: tuple[Path, ...], bits: int) -> _Expo
 
     from .commit import load_masks
 
-    if not path.is_file():
-        raise InputError(f"cal file {path} does not exist: check the name")
     try:
         header = fits.getheader(path, "SCI")
     except (OSError, KeyError) as error:
@@ -341,24 +432,10 @@ def _open_cal(path: Path) -> Any:
     return model
 
 
-def _filter_name(model: Any) -> str:
-    inst = model.meta.instrument
-    pupil = (inst.pupil or "").upper()
-    name = (inst.filter or "unknown").upper()
+def _filter_name(header: Any) -> str:
+    pupil = str(header.get("PUPIL", "") or "").strip().upper()
+    name = str(header.get("FILTER", "") or "unknown").strip().upper()
     return name if pupil in ("", "CLEAR") else f"{pupil}+{name}"
-
-
-def _group(exposures: list[_Exposure], *, by_filter: bool) -> dict[str, list[_Exposure]]:
-    groups: dict[str, list[_Exposure]] = {}
-    for exposure in exposures:
-        groups.setdefault(_filter_name(exposure.model), []).append(exposure)
-    if len(groups) > 1 and not by_filter:
-        listing = "; ".join(f"{k}: {', '.join(e.path.name for e in v)}" for k, v in groups.items())
-        raise InputError(
-            f"the cal files are of {len(groups)} filters ({listing}): give one filter at a "
-            "time or let them be grouped per filter"
-        )
-    return groups
 
 
 # --------------------------------------------------------------------------- resample

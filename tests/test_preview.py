@@ -314,3 +314,14 @@ def test_flags_without_do_not_use_are_refused(visit):
     assert interpret_flags(DEFAULT_COMMIT_FLAGS) & DNU
     with pytest.raises(ParameterError, match="DO_NOT_USE"):
         preview_mosaics(visit.cal, REGION_TEMPLATE, flags="OTHER_BAD_PIXEL")
+
+
+def test_no_crds_lookup_and_no_network(visit, tmp_path, monkeypatch):
+    """An unreachable CRDS server and an empty cache: a lookup would fail or fill it."""
+    cache = tmp_path / "crds_cache"
+    cache.mkdir()
+    monkeypatch.setenv("CRDS_SERVER_URL", "https://127.0.0.1:9")
+    monkeypatch.setenv("CRDS_PATH", str(cache))
+    (pair,) = preview_mosaics(visit.cal, REGION_TEMPLATE, pixmap_stepsize=8)
+    assert np.isfinite(pair.after.data).sum() > 0.8 * pair.after.data.size
+    assert list(cache.rglob("*")) == []
