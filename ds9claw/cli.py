@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "detect",
     "example",
     "commit",
+    "preview",
     "samp",
     "ds9",
     "analysis",
