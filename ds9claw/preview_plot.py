@@ -79,7 +79,7 @@ def make_figure(pair: Any, *, zoom: int | None = None, dpi: int = 100) -> Any:
     side = zoom or max(32, min(nx, ny) // 4)
     x0, y0, x1, y1 = changed_most(before, after, side, holes=holes)
 
-    figure = Figure(figsize=(12, 12 * (ny / nx) * 0.5 + 6.6), dpi=dpi)
+    figure = Figure(figsize=(12, 6 * ny / nx + 6.8), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(2, 2, height_ratios=[ny / nx, 1.0])
     panels = [figure.add_subplot(grid[row, col]) for row in range(2) for col in range(2)]
