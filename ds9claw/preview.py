@@ -44,6 +44,8 @@ from .preview_inputs import (
 
 __all__ = [
     "MaskSpec",
+    "QUICK_LOOK",
+    "QUICK_LOOK_STEP",
     "MosaicPair",
     "PreviewGroup",
     "SkyBox",
@@ -56,6 +58,10 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+#: ``pixel_scale_ratio`` and ``pixmap_stepsize`` of ``ds9claw preview --quick``.
+QUICK_LOOK: dict[str, float] = {"pixel_scale_ratio": 2.0, "pixmap_stepsize": 4.0}
+#: ResampleStep parameters a quick look adds: no ERR/VAR_*/CON arrays, no header blending.
+QUICK_LOOK_STEP: dict[str, bool] = {"enable_err": False, "enable_ctx": False, "blendheaders": False}
 #: Called with a short description of the step that starts.
 ProgressCallback = Callable[[str], None]
 
@@ -133,6 +139,7 @@ def preview_mosaics(
     resample_parameters: Mapping[str, Any] | None = None,
     flags: str | int = DEFAULT_COMMIT_FLAGS,
     by_filter: bool = True,
+    quick: bool = False,
     progress: ProgressCallback | None = None,
 ) -> list[MosaicPair]:
     """Drizzle cal files with and without their claw masks; nothing is written.
@@ -161,6 +168,11 @@ def preview_mosaics(
         leave the pixels out).
     by_filter : bool
         Group files per filter; False refuses a mix of filters instead.
+    quick : bool
+        A quick look: also skip what the preview does not show (`QUICK_LOOK_STEP`:
+        the error, variance and context arrays and the header blending).  The data
+        and weights are the same as without it; combine it with a
+        ``pixel_scale_ratio`` of 2 and a ``pixmap_stepsize`` of 4 (`QUICK_LOOK`).
     progress : callable, optional
         Called with a description of each step as it starts.
 
@@ -184,6 +196,8 @@ def preview_mosaics(
     if not bits & PIXEL_FLAGS["DO_NOT_USE"]:
         raise ParameterError("the preview flags must include DO_NOT_USE, which resample skips")
     parameters = _step_parameters(pixel_scale_ratio, pixmap_stepsize, resample_parameters)
+    if quick:
+        parameters = {**QUICK_LOOK_STEP, **parameters}
     note = progress or (lambda text: None)
     groups = plan_groups(cal_files, by_filter=by_filter)
     mask_files = mask_files_for(cal_files, masks)

@@ -13,7 +13,7 @@ from preview_helpers.visit import make_visit
 from ds9claw.dq import DEFAULT_COMMIT_FLAGS, PIXEL_FLAGS, interpret_flags
 from ds9claw.errors import InputError
 from ds9claw.example import BACKGROUND_SIGMA
-from ds9claw.preview import SkyBox, preview_mosaics
+from ds9claw.preview import QUICK_LOOK, SkyBox, preview_mosaics
 
 REGION_TEMPLATE = "{dir}/{stem}_claws.pix.reg"
 PIXEL_SCALE = 0.031  # arcsec, the example's short-wave pixels
@@ -296,9 +296,16 @@ def test_filters_are_grouped_or_refused(visit, tmp_path):
 def test_quick_look_and_sky_box(visit):
     # jwst's pixel_scale_ratio is output over input pixel scale: 2 makes pixels twice
     # as big (a quarter of the pixels)
-    (quick,) = preview_mosaics(visit.cal, REGION_TEMPLATE, pixel_scale_ratio=2, pixmap_stepsize=4)
+    (quick,) = preview_mosaics(visit.cal, REGION_TEMPLATE, quick=True, **QUICK_LOOK)
     full_shape = np.array([564, 558])
     assert np.all(np.abs(np.array(quick.before.data.shape) - full_shape / 2) <= 2)
+    assert quick.after.err is None or not np.any(quick.after.err)
+    # the quick look only leaves out what the preview does not show
+    (same_grid,) = preview_mosaics(visit.cal, REGION_TEMPLATE, **QUICK_LOOK)
+    np.testing.assert_array_equal(quick.after.data, same_grid.after.data)
+    np.testing.assert_array_equal(quick.after.wht, same_grid.after.wht)
+    np.testing.assert_array_equal(quick.holes, same_grid.holes)
+    assert np.isfinite(same_grid.after.err).any()
     box = SkyBox(ra=53.16, dec=-27.78, width=4.0, height=3.0)
     (boxed,) = preview_mosaics(visit.cal, REGION_TEMPLATE, sky_box=box)
     ny, nx = boxed.before.data.shape

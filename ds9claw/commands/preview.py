@@ -32,8 +32,7 @@ Files written in --output-dir (default: the first cal file's directory):
 
 Examples:
   ds9claw preview visit/*_cal.fits --mask '{dir}/{stem}_claws_seed_image_zeroonemask.fits'
-  ds9claw preview visit/*_cal.fits --mask '{dir}/{stem}_claws.pix.reg' \\
-      --pixel-scale-ratio 2 --pixmap-stepsize 4          (quick look)
+  ds9claw preview visit/*_cal.fits --mask '{dir}/{stem}_claws.pix.reg' --quick
 Template fields: {dataset}, {stem}, {name}, {dir} (the cal file's directory), as for
 ds9claw commit; relative paths are relative to the current directory.
 Note: --pixel-scale-ratio is ResampleStep's ratio of output to input pixel scale, so a
@@ -83,18 +82,26 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
         help="directory of the files written (default: the first CAL's directory)",
     )
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="quick look: --pixel-scale-ratio 2 --pixmap-stepsize 4 (unless given) and no "
+        "ERR/VAR/CON arrays or header blending in the mosaics",
+    )
+    parser.add_argument(
         "--pixel-scale-ratio",
         type=number(0, 10, above=True),
-        default=1.0,
+        default=None,
         metavar="R",
-        help="output over input pixel scale (default 1; 2 = pixels twice as big, faster)",
+        help="output over input pixel scale (default 1, or 2 with --quick; 2 = pixels "
+        "twice as big, faster)",
     )
     parser.add_argument(
         "--pixmap-stepsize",
         type=number(1, 64),
-        default=1.0,
+        default=None,
         metavar="S",
-        help="ResampleStep's pixmap_stepsize: > 1 interpolates the pixel map (faster; default 1)",
+        help="ResampleStep's pixmap_stepsize: > 1 interpolates the pixel map (faster; "
+        "default 1, or 4 with --quick)",
     )
     parser.add_argument(
         "--sky-box",
@@ -142,7 +149,13 @@ def run(args: argparse.Namespace) -> int:
         Exit status (0; errors are raised as `ds9claw.errors.Ds9ClawError`).
     """
     from ..fitsio import refuse_existing
-    from ..preview import SkyBox, plan_groups, preview_mosaics, require_preview_packages
+    from ..preview import (
+        QUICK_LOOK,
+        SkyBox,
+        plan_groups,
+        preview_mosaics,
+        require_preview_packages,
+    )
     from ..preview_io import preview_paths, write_preview
     from ..progress import Progress
 
@@ -157,13 +170,17 @@ def run(args: argparse.Namespace) -> int:
 
         raise InputError(f"--output-dir {output_dir} is not a directory")
     sky_box = SkyBox(*args.sky_box) if args.sky_box else None
+    defaults = QUICK_LOOK if args.quick else {"pixel_scale_ratio": 1.0, "pixmap_stepsize": 1.0}
+    ratio = args.pixel_scale_ratio or defaults["pixel_scale_ratio"]
+    stepsize = args.pixmap_stepsize or defaults["pixmap_stepsize"]
     steps = sum(len(g.paths) + 3 for g in groups)
     with Progress(total=steps, desc="preview", enabled=args.progress) as bar:
         pairs = preview_mosaics(
             args.files,
             args.mask,
-            pixel_scale_ratio=args.pixel_scale_ratio,
-            pixmap_stepsize=args.pixmap_stepsize,
+            pixel_scale_ratio=ratio,
+            pixmap_stepsize=stepsize,
+            quick=args.quick,
             sky_box=sky_box,
             flags=args.flags,
             by_filter=not args.single_filter,
