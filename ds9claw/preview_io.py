@@ -18,7 +18,13 @@ from . import __version__
 from .fitsio import refuse_existing
 from .safeio import atomic_write
 
-__all__ = ["PreviewFiles", "holes_hdulist", "preview_paths", "write_preview"]
+__all__ = [
+    "PreviewFiles",
+    "holes_hdulist",
+    "mosaic_header",
+    "preview_paths",
+    "write_preview",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +84,29 @@ def preview_paths(product: str, output_dir: str | Path, *, png: bool = True) -> 
     )
 
 
+def mosaic_header(model: Any) -> Any:
+    """A FITS header with the celestial WCS of a resampled (i2d) model.
+
+    Parameters
+    ----------
+    model : stdatamodels.jwst.datamodels.ImageModel
+        The mosaic (its ``meta.wcsinfo``, which resample fills).
+
+    Returns
+    -------
+    astropy.io.fits.Header
+    """
+    from astropy.io import fits
+
+    header = fits.Header()
+    info = model.meta.wcsinfo
+    for key in _WCS_KEYS:
+        value = getattr(info, key, None)
+        if value is not None:
+            header[key.upper()] = value
+    return header
+
+
 def holes_hdulist(pair: Any) -> Any:
     """The holes image as FITS: uint8, the mosaic's WCS, counts in the header.
 
@@ -92,12 +121,7 @@ def holes_hdulist(pair: Any) -> Any:
     """
     from astropy.io import fits
 
-    header = fits.Header()
-    info = pair.before.meta.wcsinfo
-    for key in _WCS_KEYS:
-        value = getattr(info, key, None)
-        if value is not None:
-            header[key.upper()] = value
+    header = mosaic_header(pair.before)
     report = pair.report
     header["PRODUCT"] = (pair.product, "mosaic product")
     header["FILTER"] = (pair.filter, "filter of the exposures")

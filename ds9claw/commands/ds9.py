@@ -17,7 +17,9 @@ __all__ = ["register", "run"]
 
 _log = logging.getLogger(__name__)
 
-_ACTIONS = ("detect", "params", "commit", "to-regions", "snapshot", "clear")
+_ACTIONS = (
+    "detect", "params", "commit", "to-regions", "snapshot", "clear", "preview", "close-preview",
+)  # fmt: skip
 
 _EPILOG = """\
 Actions (the entries of DS9's Analysis > Claws menu):
@@ -28,6 +30,9 @@ Actions (the entries of DS9's Analysis > Claws menu):
   to-regions  trace the mask into polygon regions on the image frame
   snapshot    save the three-panel view as <stem>_claws.png and .eps
   clear       delete the seed and mask frames
+  preview     before/after mosaics of the exposures in the frames with their masks
+              (jwst ResampleStep), side by side, holes in red
+  close-preview  delete the two preview frames, show the other frames again
 
 Target: --target takes DS9's title or its XPA address ($xpa_method in an analysis
 file); without it the single running DS9 is used.
@@ -236,6 +241,10 @@ def register(subparsers, parents=()) -> None:
     p = actions.add_parser("clear", parents=list(parents), help="delete the ds9claw frames")
     _add_connection(p)
 
+    from .preview import add_ds9_preview_parsers
+
+    add_ds9_preview_parsers(actions, parents, _add_connection)
+
     for name in _ACTIONS:
         actions.choices[name].set_defaults(func=run)
     parser.set_defaults(func=run)
@@ -361,6 +370,10 @@ def run(args: argparse.Namespace) -> int:
             )
         elif action == "clear":
             print(actions.clear_frames(transport).summary())
+        elif action in ("preview", "close-preview"):
+            from .preview import run_ds9_preview
+
+            run_ds9_preview(args, transport)
     finally:
         transport.close()
     return 0

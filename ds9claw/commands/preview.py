@@ -204,3 +204,73 @@ def run(args: argparse.Namespace) -> int:
         if pair.report.n_pixels:
             out.write(f"  suggestion: {SUGGESTION}\n")
     return 0
+
+
+def add_ds9_preview_parsers(actions, parents, add_connection) -> None:
+    """Add ``ds9claw ds9 preview`` and ``ds9claw ds9 close-preview``.
+
+    Parameters
+    ----------
+    actions : argparse._SubParsersAction
+        The ``ds9claw ds9`` actions.
+    parents : sequence of argparse.ArgumentParser
+        Parsers with the common options.
+    add_connection : callable
+        Adds the DS9 connection options (``--target`` ...) to a parser.
+    """
+    p = actions.add_parser(
+        "preview",
+        parents=list(parents),
+        help="before/after mosaics of the exposures in the frames with their masks",
+    )
+    add_connection(p)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="quick look (pixel scale ratio 2, pixmap stepsize 4, no ERR/VAR arrays)",
+    )
+    p.add_argument("--pixel-scale-ratio", type=number(0, 10, above=True), default=None, metavar="R")
+    p.add_argument("--pixmap-stepsize", type=number(1, 64), default=None, metavar="S")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: when stderr is a terminal)",
+    )
+    p = actions.add_parser(
+        "close-preview",
+        parents=list(parents),
+        help="delete the two preview frames and show the other frames again",
+    )
+    add_connection(p)
+
+
+def run_ds9_preview(args: argparse.Namespace, transport) -> None:
+    """Run ``ds9claw ds9 preview`` or ``close-preview`` on an open DS9 transport.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+    transport : ds9claw.ds9.transport.Transport
+        Connection to DS9.
+    """
+    from ..ds9.preview import close_preview, show_preview
+
+    if args.action == "close-preview":
+        print(close_preview(transport).summary())
+        return
+    from ..preview import QUICK_LOOK, require_preview_packages
+    from ..progress import Progress
+
+    require_preview_packages(png=False)
+    defaults = QUICK_LOOK if args.quick else {"pixel_scale_ratio": 1.0, "pixmap_stepsize": 1.0}
+    with Progress(desc="preview", enabled=args.progress) as bar:
+        outcome = show_preview(
+            transport,
+            pixel_scale_ratio=args.pixel_scale_ratio or defaults["pixel_scale_ratio"],
+            pixmap_stepsize=args.pixmap_stepsize or defaults["pixmap_stepsize"],
+            quick=args.quick,
+            progress=lambda text: bar.update(note=text),
+        )
+    print(outcome.summary())
