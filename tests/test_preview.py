@@ -98,6 +98,8 @@ def test_after_mosaic_equals_resample_of_the_committed_cal_files(visit, claw_pre
     assert np.array_equal(np.isnan(after.data), np.isnan(direct.data))
     np.testing.assert_array_equal(after.data, direct.data)
     np.testing.assert_array_equal(after.wht, direct.wht)
+    for name in ("err", "var_rnoise", "var_poisson", "var_flat", "con"):
+        np.testing.assert_array_equal(getattr(after, name), getattr(direct, name), err_msg=name)
     # the masks changed the mosaic: the claw's pixels lost weight
     assert np.count_nonzero(after.wht < claw_preview.before.wht) > 5000
 
