@@ -175,7 +175,10 @@ def describe_holes(
 def changed_most(
     before: np.ndarray, after: np.ndarray, box: int, *, holes: np.ndarray | None = None
 ) -> tuple[int, int, int, int]:
-    """The square of ``box`` pixels where the two mosaics differ most (sum of |after-before|).
+    """The square of ``box`` pixels centred where the two mosaics differ most.
+
+    The centre is the peak of ``|after - before|`` smoothed with a Gaussian of a sixth
+    of the box.
 
     Pixels covered in one mosaic and not the other count as changed by the largest
     finite difference, so that holes draw the zoom too.
@@ -204,8 +207,10 @@ def changed_most(
         diff[holes] = top
     ny, nx = diff.shape
     side_y, side_x = min(box, ny), min(box, nx)
-    summed = ndimage.uniform_filter(diff, size=(side_y, side_x), mode="constant")
-    cy, cx = np.unravel_index(int(np.argmax(summed)), summed.shape)
+    # a Gaussian rather than a box sum: every box holding all of a small change has
+    # the same sum, the Gaussian peaks where the change is centred
+    smoothed = ndimage.gaussian_filter(diff, sigma=(side_y / 6, side_x / 6), mode="constant")
+    cy, cx = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
     y0 = int(np.clip(cy - side_y // 2, 0, ny - side_y))
     x0 = int(np.clip(cx - side_x // 2, 0, nx - side_x))
     return x0, y0, x0 + side_x, y0 + side_y

@@ -54,6 +54,8 @@ def test_the_zoom_is_on_the_hole_and_the_hole_is_outlined(pairs, tmp_path):
     (zx0, zx1), (zy0, zy1) = zoom.get_xlim(), zoom.get_ylim()
     assert zx0 <= x0 and x1 <= zx1 and zy0 <= y0 and y1 <= zy1
     assert zoom.get_xlim() == figure.axes[3].get_xlim()
+    hx, hy = pair.report.largest.centre
+    assert abs((zx0 + zx1) / 2 - hx) < 3 and abs((zy0 + zy1) / 2 - hy) < 3
     assert all(axes.collections for axes in figure.axes)  # the hole contour on every panel
     png = draw_preview(pair, tmp_path / "hole.png")
     assert _red_pixels(png) > 100
