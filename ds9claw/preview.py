@@ -232,6 +232,11 @@ def _preview_group(group, members, parameters, bits, sky_box, note, label) -> Mo
     finally:
         for model in after_models:
             model.close()
+    if not np.any(before.wht > 0):
+        raise InputError(
+            f"the mosaic of {group.filter} has no pixel covered by the exposures: does the "
+            "sky box (or the custom grid) overlap them?"
+        )
     holes = find_holes(before.wht, after.wht)
     report = describe_holes(holes, _pixel_area(before), _mask_hits(holes, before, members))
     return MosaicPair(

@@ -334,3 +334,9 @@ def test_no_crds_lookup_and_no_network(visit, tmp_path, monkeypatch):
     (pair,) = preview_mosaics(visit.cal, REGION_TEMPLATE, pixmap_stepsize=8)
     assert np.isfinite(pair.after.data).sum() > 0.8 * pair.after.data.size
     assert list(cache.rglob("*")) == []
+
+
+def test_a_sky_box_off_the_exposures_is_a_clear_error(visit):
+    box = SkyBox(ra=10.0, dec=20.0, width=3.0, height=3.0)
+    with pytest.raises(InputError, match="no pixel covered by the exposures.*sky box"):
+        preview_mosaics(visit.cal, REGION_TEMPLATE, sky_box=box, quick=True)

@@ -8,7 +8,7 @@ from astropy.io import fits
 from preview_helpers.visit import make_visit
 
 from ds9claw.ds9.actions import _source_id
-from ds9claw.preview import preview_mosaics
+from ds9claw.preview import QUICK_LOOK, preview_mosaics
 
 pytestmark = pytest.mark.ds9
 
@@ -64,7 +64,8 @@ def test_preview_shows_both_mosaics_side_by_side_with_the_holes(ds9, visit_dir, 
     assert ds9.get("tile") == "yes"
     assert ds9.tcl("list $tile(grid,col) $tile(grid,row) $tile(grid,mode)") == "2 1 manual"
     assert ds9.get("lock frame") == "wcs"
-    (expected,) = preview_mosaics(visit.cal, masks)
+    # the menu entry is the quick look
+    (expected,) = preview_mosaics(visit.cal, masks, quick=True, **QUICK_LOOK)
     assert "before in frame 9, after in frame 10" in text
     assert _same(ds9.frame_data(9), expected.before.data)
     assert _same(ds9.frame_data(10), expected.after.data)
@@ -113,7 +114,9 @@ def test_preview_uses_the_mask_detect_made_and_notes_exposures_without(ds9, visi
     assert "preview of 2 exposures (1 with a mask)" in text, text
     assert f"{cals[1].name}[SCI]) has no mask frame: resampled as it is" in text, text
     mask_file = cals[0].with_name(cals[0].stem + MASK)
-    (expected,) = preview_mosaics(cals, {cals[0]: [mask_file], cals[1]: []})
+    (expected,) = preview_mosaics(
+        cals, {cals[0]: [mask_file], cals[1]: []}, quick=True, **QUICK_LOOK
+    )
     frames = [int(f) for f in ds9.get("frame active").split()]
     assert len(frames) == 2
     assert _same(ds9.frame_data(frames[1]), expected.after.data)
