@@ -340,3 +340,34 @@ def test_a_sky_box_off_the_exposures_is_a_clear_error(visit):
     box = SkyBox(ra=10.0, dec=20.0, width=3.0, height=3.0)
     with pytest.raises(InputError, match="no pixel covered by the exposures.*sky box"):
         preview_mosaics(visit.cal, REGION_TEMPLATE, sky_box=box, quick=True)
+
+
+def test_masks_from_detect_take_the_claw_down_to_the_noise(
+    visit, clean_visit, claw_preview, tmp_path
+):
+    """The observers' workflow: ds9claw detect's zero-one masks (their parameters)."""
+    from ds9claw.api import detect_file
+    from ds9claw.detect import DetectionParameters
+
+    params = DetectionParameters(sigma=2, minpixarea=1, smooth=1, ignore_background=True)
+    masks = {}
+    for cal, region in zip(visit.cal, visit.region, strict=True):
+        products = detect_file(cal, include=[region], params=params, output_dir=tmp_path)
+        masks[cal] = [products.mask_path]
+    clean_masks = dict(zip(clean_visit.cal, masks.values(), strict=True))
+    (pair,) = preview_mosaics(visit.cal, masks)
+    (clean,) = preview_mosaics(clean_visit.cal, clean_masks)
+    clean_before = _resample_files(clean_visit.cal)
+    footprint = _truth_footprint(visit, pair.before)
+    footprint &= np.isfinite(pair.after.data) & np.isfinite(clean_before.data)
+    n = int(footprint.sum())
+    before = float(np.mean((claw_preview.before.data - clean_before.data)[footprint]))
+    left = float(np.mean((pair.after.data - clean.after.data)[footprint]))
+    standard_error = float(np.sqrt(np.mean(pair.after.err[footprint] ** 2) / n))
+    print(
+        f"detect masks: claw footprint {n} px: before {before / BACKGROUND_SIGMA:.3f} sigma/px, "
+        f"after {left / BACKGROUND_SIGMA:.4f} sigma/px = {left / standard_error:.2f} standard "
+        f"errors; holes {pair.report.n_pixels}"
+    )
+    assert before > 20 * standard_error
+    assert abs(left) < 3 * standard_error
