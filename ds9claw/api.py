@@ -33,6 +33,7 @@ from .fitsio import (
 )
 from .names import printable_name
 from .overwrite import refuse_to_replace
+from .parameters import PARAMETERS
 from .regions import RegionSource, region_masks
 
 __all__ = [
@@ -219,19 +220,11 @@ def provenance_cards(
         ("CLAWSOFT", "ds9claw", "software that made this file"),
         ("CLAWVER", __version__, "ds9claw version"),
         ("CLAWINP", printable_name(Path(source).name), "input image"),
-        ("CLAWSIG", params.sigma, "detection sigma"),
-        ("CLAWLSIG", params.lsigma if params.lsigma is not None else none, "lower sigma"),
-        ("CLAWUSIG", params.usigma if params.usigma is not None else none, "upper sigma"),
-        ("CLAWBOX", params.box_size if params.box_size is not None else none, "background box"),
-        ("CLAWBFRC", params.box_frac if params.box_frac is not None else none, "box fraction"),
-        ("CLAWMEDF", params.median_filter, "median filter size"),
-        ("MPIXAREA", params.minpixarea, "min. detected neighbours"),
-        ("CLAWMINA", params.min_area, "minimum connected area (pixels)"),
-        ("CLAWSMIA", params.smooth_in_advance, "image smoothing stddev (pixels)"),
-        ("SMOOTH", params.smooth, "Gaussian2DKernel stddev in pixel"),
-        ("CLAWSCUT", params.smooth_cutoff, "seed values below this set to 0"),
-        ("CLAWIGNB", params.ignore_background, "background taken as zero"),
     ]
+    for description in PARAMETERS:
+        value = getattr(params, description.name)
+        keyword, comment = description.fits
+        cards.append((keyword, none if value is None else value, comment))
     for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
         for number, region in enumerate(sources, start=1):
             name = printable_name(Path(region.name).name)

@@ -41,13 +41,16 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import ParameterError
+from .parameters import MAX_MEDIAN_FILTER, MAX_SMOOTH, DetectionParameters
 
 __all__ = [
+    "MAX_MEDIAN_FILTER",
+    "MAX_SMOOTH",
     "DetectionParameters",
     "DetectionResult",
     "NoDetectionWarning",
@@ -63,134 +66,8 @@ _log = logging.getLogger(__name__)
 #: Extra pixels around the include region's bounding box used for the background
 #: estimate when ``box_size`` does not ask for more.
 BACKGROUND_MARGIN = 64
-#: Largest median filter size (pixels); its cost does not depend on the size
-#: (`ds9claw.filters`), the limit keeps the window margin sensible.
-MAX_MEDIAN_FILTER = 101
-#: Largest smoothing standard deviation (pixels) of ``smooth`` and ``smooth_in_advance``;
-#: the cost grows with it (benchmarks/bench_limits.py measures the worst case).
-MAX_SMOOTH = 50.0
-
-
 class NoDetectionWarning(UserWarning):
     """Nothing was detected: the mask is empty (this is not an error)."""
-
-
-@dataclass(frozen=True)
-class DetectionParameters:
-    """Parameters of `detect_claws`, named as in the observers' old script.
-
-    Parameters
-    ----------
-    sigma : float
-        Detection threshold in units of the noise (default for both ``lsigma`` and
-        ``usigma``).
-    lsigma, usigma : float or None
-        Lower / upper clipping thresholds; ``usigma`` is the detection threshold.
-    box_size : int or None
-        Box size (pixels) of the 2-D background.  ``None``: the old script's rule, a
-        tenth of the smaller image side for the first pass and a thirtieth for the
-        second (or ``box_frac`` if given).
-    box_frac : float or None
-        Box size as a fraction of the smaller image side, for both passes, when
-        ``box_size`` is not given.  (The old script accepted this option and ignored it.)
-    median_filter : int
-        Size of the median filter applied to the 0/1 detection map (1: none).
-    minpixarea : int
-        Keep a detected pixel only when at least this many of its 8 neighbours are
-        detected (0: keep all).  This is the old script's meaning of the option.
-    min_area : int
-        Drop connected groups (8-connectivity) of fewer pixels than this (0: keep all).
-    smooth_in_advance : float
-        Standard deviation (pixels) of a Gaussian that smooths the *image* before
-        detection (0: none).  Invalid pixels do not contribute.
-    smooth : float
-        Standard deviation (pixels) of the Gaussian that smooths the 0/1 detection map
-        into the seed image (0: none; alias ``smooth_after``).
-    smooth_cutoff : float
-        Seed values below this are set to zero after smoothing.
-    ignore_background : bool
-        Take the background as zero (right for sky-subtracted images); otherwise
-        estimate a 2-D background around the region (right for images that keep their
-        sky level).
-    """
-
-    sigma: float = 3.0
-    lsigma: float | None = None
-    usigma: float | None = None
-    box_size: int | None = None
-    box_frac: float | None = None
-    median_filter: int = 1
-    minpixarea: int = 1
-    min_area: int = 0
-    smooth_in_advance: float = 0.0
-    smooth: float = 0.0
-    smooth_cutoff: float = 1e-3
-    ignore_background: bool = False
-
-    @property
-    def smooth_after(self) -> float:
-        """Alias of ``smooth`` (the old script's second name for it)."""
-        return self.smooth
-
-    @property
-    def lower_sigma(self) -> float:
-        """The lower clipping threshold in effect."""
-        return self.sigma if self.lsigma is None else self.lsigma
-
-    @property
-    def upper_sigma(self) -> float:
-        """The upper clipping threshold in effect (the detection threshold)."""
-        return self.sigma if self.usigma is None else self.usigma
-
-    def validate(self) -> DetectionParameters:
-        """Check every value; return ``self`` so calls can be chained.
-
-        Raises
-        ------
-        ParameterError
-            Naming the parameter, its value and the allowed range.
-        """
-        for name in ("sigma", "lsigma", "usigma"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a positive number, got {value!r}")
-        for name in ("smooth_in_advance", "smooth"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= MAX_SMOOTH):
-                raise ParameterError(
-                    f"{name} must be between 0 and {MAX_SMOOTH:g} pixels (the limit), got "
-                    f"{value!r}: a claw needs a few pixels at most"
-                )
-        if not (math.isfinite(self.smooth_cutoff) and 0 <= self.smooth_cutoff < 1):
-            raise ParameterError(f"smooth_cutoff must be in [0, 1), got {self.smooth_cutoff!r}")
-        if not 0 <= self.minpixarea <= 8:
-            raise ParameterError(
-                f"minpixarea counts neighbours (0..8), got {self.minpixarea!r}; "
-                "for a minimum group size use min_area"
-            )
-        if self.min_area < 0:
-            raise ParameterError(f"min_area must be 0 or more pixels, got {self.min_area!r}")
-        if not 1 <= self.median_filter <= MAX_MEDIAN_FILTER:
-            raise ParameterError(
-                f"median_filter is a size in pixels (1 = off, at most {MAX_MEDIAN_FILTER}, the "
-                f"limit), got {self.median_filter!r}: use a size between 1 and "
-                f"{MAX_MEDIAN_FILTER} (3 to 9 removes isolated noise pixels)"
-            )
-        if self.box_size is not None and self.box_size < 4:
-            raise ParameterError(f"box_size must be at least 4 pixels, got {self.box_size!r}")
-        if self.box_frac is not None and not 0 < self.box_frac <= 1:
-            raise ParameterError(f"box_frac must be in (0, 1], got {self.box_frac!r}")
-        return self
-
-    def as_dict(self) -> dict[str, object]:
-        """All parameters as a plain dict (for provenance keywords and replies)."""
-        return asdict(self)
-
-    def updated(self, **changes: object) -> DetectionParameters:
-        """A copy with some values changed (``smooth_after`` is accepted for ``smooth``)."""
-        if "smooth_after" in changes:
-            changes["smooth"] = changes.pop("smooth_after")
-        return replace(self, **changes)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, RegionError, TransportError
+from ..parameters import describe
 from ..safeio import atomic_write, write_text_atomically
 from .names import check_ds9_name, ds9_word
 from .transport import Transport
@@ -357,9 +358,7 @@ class DetectReport:
             f"ds9claw: detected claws in {self.image.label}: {self.n_masked} pixels masked "
             f"inside {self.n_regions} region(s)"
             + (f" minus {self.n_exclude} excluded" if self.n_exclude else "")
-            + f" (sigma={p.sigma:g}, smooth={p.smooth:g}, minpixarea={p.minpixarea}, "
-            f"median filter={p.median_filter}, ignore background="
-            f"{'yes' if p.ignore_background else 'no'}; rms={self.rms:.4g})",
+            + f" ({describe(p)}; rms={self.rms:.4g})",
             f"  seed in frame {self.seed_frame}, 0/1 mask in frame {self.mask_frame}"
             + (" (frames reused)" if self.reused else " (new frames)"),
         ]
