@@ -133,10 +133,10 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
 
     A name with ``{stem}`` (``X_cal``), ``{dataset}`` (``X``: the stem without
     ``_cal``/``_rate``/``_i2d``), ``{name}`` (file name) or ``{dir}`` (its directory)
-    is filled in for the image; a relative template is taken relative to the image's
-    directory.  ``{{`` and ``}}`` stand for literal braces (as in `str.format`).  A
-    name without placeholders, or one naming an existing file as it is (a file called
-    ``brace{x}_claws.pix.reg``), is used as it is.
+    is filled in for the image (`ds9claw.names.template_fields`); a relative template
+    is taken relative to the image's directory.  ``{{`` and ``}}`` stand for literal
+    braces (as in `str.format`).  A name without placeholders, or one naming an
+    existing file as it is (a file called ``brace{x}_claws.pix.reg``), is used as it is.
 
     Parameters
     ----------
@@ -154,25 +154,12 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     InputError
         For an unknown placeholder or a malformed template (a lone brace).
     """
-    from .fitsio import stem_of
-    from .names import expand_name_template
+    from .names import expand_name_template, template_fields
 
     text = str(template)
     image_path = Path(image_path)
-    stem = stem_of(image_path)
-    dataset = stem
-    for tail in ("_cal", "_rate", "_rateints", "_calints", "_i2d", "_crf"):
-        if dataset.endswith(tail):
-            dataset = dataset[: -len(tail)]
-            break
-    fields = {
-        "stem": stem,
-        "dataset": dataset,
-        "name": image_path.name,
-        "dir": str(image_path.parent),
-    }
     try:
-        filled, expanded = expand_name_template(text, fields)
+        filled, expanded = expand_name_template(text, template_fields(image_path))
     except KeyError as error:
         raise InputError(
             f"region template {text!r} has an unknown placeholder {error} and no file has "

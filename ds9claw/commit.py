@@ -58,7 +58,6 @@ import hashlib
 import logging
 import math
 import os
-import re
 import stat
 import time
 import warnings
@@ -73,7 +72,15 @@ from . import __version__
 from .dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from .errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
 from .history import ORIGINAL_SHA_TEXT, old_tool_entries, original_sha256
-from .names import printable_name
+from .names import (
+    BACKUP_SUFFIX,
+    FITS_SUFFIX,
+    backup_path_for,
+    dataset_name,
+    expand_name_template,
+    printable_name,
+    template_fields,
+)
 from .safeio import (
     atomic_write,
     copy_file_into,
@@ -101,9 +108,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: Added to the file stem to name the backup
-#: (``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``).
-BACKUP_SUFFIX = "_before_removing_claws"
 #: Every history entry written by `commit_mask` starts with this and the version.
 HISTORY_PREFIX = "Removed claws with ds9claw"
 #: The software record of the history entry (the ASDF ``software`` schema keys).
@@ -118,7 +122,6 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 
 _FITS_MAGIC = b"SIMPLE  ="
 _GZIP_MAGIC = b"\x1f\x8b"
-_FITS_NAME = re.compile(r"\.(fits|fit|fts)(\.gz)?$", re.IGNORECASE)
 _SPACE_ERRNOS = {28, 27, 122}  # ENOSPC, EFBIG, EDQUOT
 
 
@@ -304,48 +307,6 @@ class RevertReport:
 # --------------------------------------------------------------------------- names
 
 
-def backup_path_for(path: str | Path) -> Path:
-    """The backup name of a rate file: ``<stem>_before_removing_claws.fits``.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The rate (or cal) file.
-
-    Returns
-    -------
-    pathlib.Path
-        Same directory, ``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``.
-    """
-    path = Path(path)
-    name = path.name
-    match = _FITS_NAME.search(name)
-    stem, ext = (name[: match.start()], match.group(0)) if match else (name, ".fits")
-    return path.with_name(f"{stem}{BACKUP_SUFFIX}{ext}")
-
-
-def dataset_name(path: str | Path) -> str:
-    """The dataset name of a rate or cal file: its name without ``_rate``/``_cal`` and extension.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        ``dir/jw01345001001_02201_00001_nrca1_rate.fits``.
-
-    Returns
-    -------
-    str
-        ``jw01345001001_02201_00001_nrca1``.
-    """
-    name = Path(path).name
-    match = _FITS_NAME.search(name)
-    stem = name[: match.start()] if match else name
-    for suffix in ("_rate", "_cal", "_rateints", "_calints"):
-        if stem.endswith(suffix):
-            return stem[: -len(suffix)]
-    return stem
-
-
 def expand_mask_template(template: str, rate: str | Path) -> Path:
     """The mask path for ``rate`` from a template such as ``{dataset}_cal_claws_seed_image.fits``.
 
@@ -370,18 +331,8 @@ def expand_mask_template(template: str, rate: str | Path) -> Path:
     ParameterError
         For an unknown field or a malformed template.
     """
-    from .names import expand_name_template
-
-    rate = Path(rate)
-    match = _FITS_NAME.search(rate.name)
-    fields = {
-        "dataset": dataset_name(rate),
-        "stem": rate.name[: match.start()] if match else rate.name,
-        "name": rate.name,
-        "dir": str(rate.parent),
-    }
     try:
-        return Path(expand_name_template(template, fields)[0])
+        return Path(expand_name_template(template, template_fields(rate))[0])
     except KeyError as error:
         raise ParameterError(
             f"unknown field {{{error.args[0]}}} in mask template {template!r} and no file has "
@@ -590,7 +541,7 @@ def load_masks(
             raise InputError(f"mask {path} is empty (0 bytes): write it again")
         is_fits = raw.startswith(_FITS_MAGIC) or raw[:2] == _GZIP_MAGIC
         description, reprojected_from = "", None
-        if is_fits or _FITS_NAME.search(path.name):
+        if is_fits or FITS_SUFFIX.search(path.name):
             image = _read_fits_mask(path, raw)
             with np.errstate(invalid="ignore"):
                 mask = np.asarray(image.data > 0)

@@ -78,7 +78,7 @@ class FoundExposure:
 
 def region_path_for(path: str | os.PathLike[str], suffix: str = DEFAULT_REGION_SUFFIX) -> Path:
     """``dir/<stem><suffix>`` for ``dir/<stem>.fits`` (``.fits.gz`` too)."""
-    from .fitsio import stem_of
+    from .names import stem_of
 
     if not suffix or "/" in suffix or os.sep in suffix:
         raise InputError(f"output suffix {suffix!r} must be a file-name ending such as .reg")

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, RegionError, TransportError
+from ..names import dataset_name, product_names, snapshot_base, stem_of
 from ..parameters import describe
 from ..safeio import atomic_write, write_text_atomically
 from .names import check_ds9_name, ds9_word
@@ -65,7 +66,6 @@ ROLE_KEY = "CLAWROLE"
 SOURCE_KEY = "CLAWSRCH"
 SOURCE_NAME_KEY = "CLAWSRCN"
 REGION_TAG = "ds9claw"
-SNAPSHOT_SUFFIX = "_claws"
 
 #: What a refused product tells the observer in DS9 (`ds9claw.overwrite.refuse_to_replace`).
 OVERWRITE_HINT = (
@@ -594,8 +594,8 @@ def detect(
             planned = output_paths(ref.path, suffix)
             names = (str(planned["seed"]), str(planned["mask"]))
         else:
-            stem = _stem(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
-            names = (f"{stem}{suffix}.fits", f"{stem}{suffix}_zeroonemask.fits")
+            stem = stem_of(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
+            names = product_names(stem, suffix)
         # both checks come before anything is computed, shown or written
         for role, name in zip(("seed", "mask"), names, strict=True):
             check_ds9_name(name, what=f"{role} frame")
@@ -691,12 +691,6 @@ def detect(
     )
 
 
-def _stem(name: str) -> str:
-    from ..fitsio import stem_of
-
-    return stem_of(name)
-
-
 # --------------------------------------------------------------------------- commit
 
 
@@ -719,8 +713,6 @@ def find_rate_file(cal: Path, rate_dir: str | Path | None = None) -> Path:
     InputError
         When no such rate file exists (the message says where it looked).
     """
-    from ..commit import dataset_name
-
     dataset = dataset_name(cal)
     directories = [Path(rate_dir).expanduser()] if rate_dir else [cal.parent]
     tried = []
@@ -1031,8 +1023,6 @@ def snapshot(
     InputError
         No file to name the snapshot after and no ``output``, or no seed/mask frames.
     """
-    from ..fitsio import stem_of
-
     ref = image_frame(transport)
     found = _product_frames(transport, ref, _frames(transport))
     _goto(transport, ref.frame)
@@ -1043,7 +1033,7 @@ def snapshot(
             raise InputError(
                 f"DS9 {ref.label} has no file to name the snapshot after: give --output BASE"
             )
-        base = ref.path.parent / f"{stem_of(ref.path)}{SNAPSHOT_SUFFIX}"
+        base = snapshot_base(ref.path)
     else:
         base = Path(output).expanduser()
         if base.suffix.lower() in {"." + f for f in formats}:
