@@ -51,7 +51,9 @@ def register(subparsers, parents=()) -> None:
         Parsers with the common options.
     """
     from ..commit import DEFAULT_LOCK_TIMEOUT
-    from ..dq import DEFAULT_COMMIT_FLAGS
+    from ..parameters import COMMIT_OPTIONS
+
+    DEFAULT_COMMIT_FLAGS = COMMIT_OPTIONS["flags"][0]  # noqa: N806
 
     parser = subparsers.add_parser(
         "commit",
@@ -90,14 +92,14 @@ def register(subparsers, parents=()) -> None:
     parser.add_argument(
         "--flags",
         default=DEFAULT_COMMIT_FLAGS,
-        help=f"DQ flags to OR in: JWST flag names joined by '+', or an integer "
+        help=f"{COMMIT_OPTIONS['flags'][1]} "
         f"(default {DEFAULT_COMMIT_FLAGS}; OTHER_BAD_PIXEL alone flags but still drizzles)",
     )
     parser.add_argument(
         "--fill-value",
-        default="0.0",
+        default=COMMIT_OPTIONS["fill_value"][0],
         metavar="VALUE",
-        help="SCI value of masked pixels, a number or nan (default 0.0); ERR/VAR_* unchanged",
+        help=COMMIT_OPTIONS["fill_value"][1],
     )
     parser.add_argument(
         "--output",

@@ -12,7 +12,7 @@ import logging
 
 from ..convert import to_bool, to_int
 from ..errors import ParameterError
-from ..parameters import DIALOG_PARAMETERS
+from ..parameters import COMMIT_OPTIONS, DIALOG_PARAMETERS
 from ._types import number
 from .options import add_parameter_options, given_values
 
@@ -192,8 +192,7 @@ def register(subparsers, parents=()) -> None:
     p.add_argument(
         "--flags",
         default=None,
-        help="DQ flags to OR in (default DO_NOT_USE+UNRELIABLE_DARK+"
-        "UNRELIABLE_FLAT+OTHER_BAD_PIXEL)",
+        help=f"{COMMIT_OPTIONS['flags'][1]} (default {COMMIT_OPTIONS['flags'][0]})",
     )
     p.add_argument("--dry-run", action="store_true", help="count only, write nothing")
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, ParameterError
+from ..parameters import COMMIT_OPTIONS
 from .messages import (
     DETECTION_KEYS,
     Limits,
@@ -72,7 +73,7 @@ DETECT_KEYS = frozenset(
 )
 
 #: Parameters of ``ds9claw.commit``.
-COMMIT_KEYS = frozenset({"rate-url", "mask-url", "flags", "fill-value", "dry-run"})
+COMMIT_KEYS = frozenset({"rate-url", "mask-url"} | {k.replace("_", "-") for k in COMMIT_OPTIONS})
 
 #: What a refused product tells the sender (`ds9claw.overwrite.refuse_to_replace`).
 LISTENER_OVERWRITE_HINT = (
