@@ -184,7 +184,7 @@ def detect_claws(
     return _detect(image, valid, include, exclude, params, diagnostics)
 
 
-def _detect(
+def _detect(  # noqa: C901 (to split: see issue 12, part 3)
     image: np.ndarray,
     valid: np.ndarray | None,
     include: np.ndarray | None,
@@ -524,7 +524,7 @@ def gaussian_kernel_1d(stddev: float) -> np.ndarray:
     numpy.ndarray
         1-D kernel summing to 1.
     """
-    size = int(math.ceil(8 * stddev))
+    size = math.ceil(8 * stddev)
     if size % 2 == 0:
         size += 1
     half = size // 2

@@ -160,7 +160,7 @@ def candidate_region_text(candidates: Sequence[Candidate], *, source_name: str =
     return "\n".join(lines) + "\n"
 
 
-def find_files(
+def find_files(  # noqa: C901 (to split: see issue 12, part 3)
     paths: Sequence[str | os.PathLike[str]],
     *,
     params: FindParameters | None = None,

@@ -79,7 +79,7 @@ def test_ds9_settings_remember_exactly_the_dialog_parameters():
 
 
 def test_samp_keys_are_the_parameter_names_hyphenated():
-    assert DETECTION_KEYS == {p.name.replace("_", "-"): (p.name, p.kind) for p in PARAMETERS}
+    assert {p.name.replace("_", "-"): (p.name, p.kind) for p in PARAMETERS} == DETECTION_KEYS
     params = detection_parameters({"box-size": "32", "ignore-background": "on", "sigma": "2"})
     assert (params.box_size, params.ignore_background, params.sigma) == (32, True, 2.0)
 
@@ -109,13 +109,13 @@ def test_false_spellings(word):
 
 
 def test_converters_refuse_with_the_parameter_named():
-    with pytest.raises(ParameterError, match="^overwrite must be 1 or 0"):
+    with pytest.raises(ParameterError, match=r"^overwrite must be 1 or 0"):
         to_bool("maybe", "overwrite")
-    with pytest.raises(ParameterError, match="^sigma must be a number"):
+    with pytest.raises(ParameterError, match=r"^sigma must be a number"):
         to_float("two", "sigma")
-    with pytest.raises(ParameterError, match="^sigma must be finite"):
+    with pytest.raises(ParameterError, match=r"^sigma must be finite"):
         to_float("nan", "sigma")
-    with pytest.raises(ParameterError, match="^min_area must be a whole number"):
+    with pytest.raises(ParameterError, match=r"^min_area must be a whole number"):
         to_int("2.5", "min_area")
     with pytest.raises(ParameterError, match="must be a number"):
         to_int(True, "min_area")

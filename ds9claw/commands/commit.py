@@ -53,7 +53,7 @@ def register(subparsers, parents=()) -> None:
     from ..commit import DEFAULT_LOCK_TIMEOUT
     from ..parameters import COMMIT_OPTIONS
 
-    DEFAULT_COMMIT_FLAGS = COMMIT_OPTIONS["flags"][0]  # noqa: N806
+    DEFAULT_COMMIT_FLAGS = COMMIT_OPTIONS["flags"][0]
 
     parser = subparsers.add_parser(
         "commit",
@@ -253,7 +253,7 @@ def _commit_one(rate: str, masks: list[str], output: Path | None, options: dict)
         report = commit_mask(rate, masks, output=output, **options)
     except Ds9ClawError as error:
         return rate, None, str(error)
-    except Exception as error:  # noqa: BLE001 - a batch goes on past any one file
+    except Exception as error:
         _log.debug("unexpected error on %s", rate, exc_info=True)
         return rate, None, f"unexpected {type(error).__name__}: {error}"
     return rate, report, ""
@@ -277,7 +277,7 @@ def _run_parallel(func, items: list[tuple], jobs: int, desc: str, show) -> list[
                     index = futures[future]
                     try:
                         results[index] = future.result()
-                    except Exception as error:  # noqa: BLE001 - e.g. a worker killed by OOM
+                    except Exception as error:
                         name = str(items[index][0])
                         results[index] = (name, None, f"worker failed: {error}")
                     bar.update(note=Path(str(items[index][0])).name)
@@ -292,7 +292,7 @@ def _table(rows: list[tuple[str, str, str, str]]) -> None:
         print(f"{name:<{widths[0]}}  {pixels:>{widths[1]}}  {new:>{widths[2]}}  {status}")
 
 
-def run_commit(args) -> int:
+def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
     """Run ``ds9claw commit``.
 
     Parameters

@@ -273,7 +273,7 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         refresh_user_copy(settings)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12, part 3)
     """Run ``ds9claw ds9 <action>``.
 
     Parameters

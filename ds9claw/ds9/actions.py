@@ -47,6 +47,7 @@ __all__ = [
     "FrameRef",
     "SnapshotReport",
     "ToRegionsReport",
+    "analysis_tasks",
     "clear_frames",
     "commit",
     "detect",
@@ -54,7 +55,6 @@ __all__ = [
     "image_frame",
     "mask_to_regions",
     "run_analysis_task",
-    "analysis_tasks",
     "show_products",
     "snapshot",
     "split_file_spec",
@@ -419,7 +419,7 @@ def _read_dq(path: Path, shape: tuple[int, int], ext: str):
     return np.asarray(dq).astype(np.uint32, copy=False)
 
 
-def show_products(
+def show_products(  # noqa: C901 (to split: see issue 12, part 3)
     transport: Transport,
     ref: FrameRef,
     seed_bytes: bytes,
@@ -1118,7 +1118,7 @@ def clear_frames(transport: Transport) -> ClearReport:
     back = start
     for frame in frames:
         _goto(transport, frame)
-        this_role, this_source = _role(transport)
+        this_role, _this_source = _role(transport)
         if this_role in ("seed", "mask"):
             transport.set(f"frame delete {frame}")
             deleted.append(frame)

@@ -106,17 +106,17 @@ def _client_class() -> type:
     class _ListenerClient(base):  # type: ignore[misc, valid-type]
         listener: Ds9ClawListener
 
-        def receive_call(self, private_key, sender_id, msg_id, message):  # noqa: D102
+        def receive_call(self, private_key, sender_id, msg_id, message):
             if private_key == self.get_private_key():
                 self.listener._on_call(self, sender_id, msg_id, message)
             return ""
 
-        def receive_notification(self, private_key, sender_id, message):  # noqa: D102
+        def receive_notification(self, private_key, sender_id, message):
             if private_key == self.get_private_key():
                 self.listener._on_notification(self, sender_id, message)
             return ""
 
-        def receive_response(self, private_key, responder_id, msg_tag, response):  # noqa: D102
+        def receive_response(self, private_key, responder_id, msg_tag, response):
             return ""
 
     return _ListenerClient

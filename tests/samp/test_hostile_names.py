@@ -146,7 +146,7 @@ def test_frame_with_a_hostile_name_gets_no_products(
     assert _file(transport, 1) == str(cal)  # DS9 shows it under its name
     transport.set("regions", example_small.region.read_bytes())
 
-    with pytest.raises(InputError, match="DS9 cannot load the seed frame .*'\"'"):
+    with pytest.raises(InputError, match=r"DS9 cannot load the seed frame .*'\"'"):
         actions.detect(transport, params=_params())
     assert transport.get("frame all").split() == [b"1"]
     assert not any(p.exists() for p in output_paths(cal, "_claws_seed_image").values())
