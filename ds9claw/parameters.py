@@ -7,7 +7,7 @@ flags, its SAMP key, its FITS provenance keyword, and whether (and how) DS9's pa
 dialog shows it.  Everything else is derived from this table:
 
 * the ``ds9claw detect`` and ``ds9claw ds9`` options (`ds9claw.commands.options`),
-* the detection keys a SAMP message may carry (`ds9claw.samp.messages`),
+* the detection keys a SAMP message may carry (`ds9claw.listener.messages`),
 * the parameters remembered from DS9 (`ds9claw.ds9.settings`) and the defaults of the
   analysis file's dialog (a test checks ``ds9_analysis/ds9claw.ans`` against it),
 * the provenance cards of the products (`ds9claw.api.provenance_cards`),

@@ -13,6 +13,7 @@ from ds9claw.commands.detect import add_detection_arguments, parameters_from_arg
 from ds9claw.convert import FALSE_WORDS, TRUE_WORDS, to_bool, to_float, to_int
 from ds9claw.ds9.settings import Ds9Settings, _coerce
 from ds9claw.errors import ParameterError
+from ds9claw.listener.messages import DETECTION_KEYS, detection_parameters
 from ds9claw.parameters import (
     DIALOG_PARAMETERS,
     PARAMETERS,
@@ -20,7 +21,6 @@ from ds9claw.parameters import (
     describe,
     spec,
 )
-from ds9claw.samp.messages import DETECTION_KEYS, detection_parameters
 
 ANALYSIS_FILE = Path(__file__).parents[1] / "ds9_analysis" / "ds9claw.ans"
 

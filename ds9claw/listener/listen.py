@@ -8,7 +8,7 @@
   as the DS9 menu entry does;
 * answers ``ds9claw.detect`` (detection on a local file; reply: urls of the seed and mask
   files and pixel counts) and ``ds9claw.commit`` (DQ commit into a rate file; reply:
-  pixels flagged, backup url), see `ds9claw.samp.handlers`.
+  pixels flagged, backup url), see `ds9claw.listener.handlers`.
 
 Safety: standard profile only (pyvo's client, never the web profile; every MType is
 declared ``x-samp.mostly-harmless=0`` so hubs keep web-profile clients away from it);
@@ -44,6 +44,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import Ds9ClawError, InputError, TransportError
+from ..sampclient import BoundedHubProxy, locate_hub, samp_module
 from .handlers import (
     HandlerSettings,
     RememberedImage,
@@ -54,7 +55,6 @@ from .handlers import (
     image_load_message,
     region_for,
 )
-from .hub import BoundedHubProxy, locate_hub, samp_module
 from .messages import path_to_file_url
 
 __all__ = ["HOMEPAGE", "MTYPES", "Ds9ClawListener", "ShowSettings"]
@@ -139,7 +139,7 @@ class Ds9ClawListener:
     Parameters
     ----------
     hub : str, path-like or None
-        Hub lockfile (see `ds9claw.samp.hub.locate_hub`); default ``SAMP_HUB`` or
+        Hub lockfile (see `ds9claw.sampclient.locate_hub`); default ``SAMP_HUB`` or
         ``~/.samp``.
     settings : HandlerSettings, optional
         Region template, detection parameters, output directory, overwrite, limits.

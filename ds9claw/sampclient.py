@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import TransportError
+from .errors import TransportError
 
 __all__ = [
     "SAMP_STATUS_ERROR",

@@ -1,10 +1,10 @@
 """What the resident listener does with each message, independent of SAMP plumbing.
 
 Each handler takes the message's ``samp.params`` (already a plain dict), checks it with
-`ds9claw.samp.messages`, does the work through the public API
+`ds9claw.listener.messages`, does the work through the public API
 (`ds9claw.api.detect_file`, `ds9claw.commit.commit_mask`) and returns the
 ``samp.result`` map (strings only).  Errors are raised as `ds9claw.errors.Ds9ClawError`;
-`ds9claw.samp.listen` turns them into ``samp.error`` replies.
+`ds9claw.listener.listen` turns them into ``samp.error`` replies.
 
 Nothing a message carries becomes a DS9 command, with one checked exception: a broadcast
 image that DS9 does not show already is opened with ``fits {path}``, and only when the
