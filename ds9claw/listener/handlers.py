@@ -462,24 +462,6 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
     return products, region
 
 
-def _frame_showing(transport: Any, image: Path, wait: float) -> int | None:
-    """Return the DS9 frame showing ``image`` (DS9 may still be loading it), or None."""
-    from ..ds9.actions import split_file_spec
-
-    target = image.resolve()
-    deadline = time.monotonic() + wait
-    while True:
-        frames = transport.get("frame all").split()
-        for frame in frames:
-            transport.set(f"frame {int(frame)}")
-            name = split_file_spec(transport.get("file").decode(errors="replace").strip())[0]
-            if name and name.startswith("/") and Path(name).resolve() == target:
-                return int(frame)
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.1)
-
-
 def detect_in_ds9(
     transport: Any,
     image: Path,
@@ -528,8 +510,8 @@ def detect_in_ds9(
         DS9 stopped answering.
     """
     from ..api import DEFAULT_SUFFIX
-    from ..ds9 import actions
-    from ..ds9.names import check_ds9_name, ds9_word
+    from ..ds9.names import check_ds9_name
+    from ..ds9.shown_image import detect_in_frame_of
     from ..fitsio import output_paths
     from ..overwrite import refuse_to_replace
     from ..regions import RegionSource
@@ -542,20 +524,6 @@ def detect_in_ds9(
     for role in ("seed", "mask"):
         check_ds9_name(planned[role], what=f"{role} frame")
     refuse_to_replace(planned.values(), overwrite=overwrite, hint=LISTENER_OVERWRITE_HINT)
-    frame = _frame_showing(transport, image, wait)
-    if frame is None:
-        frames = transport.get("frame all").split()
-        empty = False
-        if frames:
-            size = transport.get("fits size").split()
-            empty = not size or all(s == b"0" for s in size)
-        if not empty:
-            transport.set("frame new")
-        transport.set(f"fits {ds9_word(image, what='image')}")
-    shown = transport.get("regions -format ds9 -system image").decode(errors="replace")
-    if not any(
-        line.strip() and not line.lstrip().startswith(("#", "global", "image"))
-        for line in shown.splitlines()
-    ):
-        transport.set("regions", text.encode())
-    return actions.detect(transport, params=params, regions_text=text, overwrite=overwrite)
+    return detect_in_frame_of(
+        transport, image, text, params=params, wait=wait, overwrite=overwrite
+    )
