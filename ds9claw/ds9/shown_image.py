@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .actions import DetectReport, detect, split_file_spec
+from .detect_action import DetectReport, detect
+from .frames import split_file_spec
 from .names import ds9_word
 from .transport import Transport
 
