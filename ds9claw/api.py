@@ -33,6 +33,7 @@ from .fitsio import (
 )
 from .names import printable_name
 from .overwrite import refuse_to_replace
+from .parameters import PARAMETERS
 from .regions import RegionSource, region_masks
 
 __all__ = [
@@ -132,10 +133,10 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
 
     A name with ``{stem}`` (``X_cal``), ``{dataset}`` (``X``: the stem without
     ``_cal``/``_rate``/``_i2d``), ``{name}`` (file name) or ``{dir}`` (its directory)
-    is filled in for the image; a relative template is taken relative to the image's
-    directory.  ``{{`` and ``}}`` stand for literal braces (as in `str.format`).  A
-    name without placeholders, or one naming an existing file as it is (a file called
-    ``brace{x}_claws.pix.reg``), is used as it is.
+    is filled in for the image (`ds9claw.names.template_fields`); a relative template
+    is taken relative to the image's directory.  ``{{`` and ``}}`` stand for literal
+    braces (as in `str.format`).  A name without placeholders, or one naming an
+    existing file as it is (a file called ``brace{x}_claws.pix.reg``), is used as it is.
 
     Parameters
     ----------
@@ -153,25 +154,12 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     InputError
         For an unknown placeholder or a malformed template (a lone brace).
     """
-    from .fitsio import stem_of
-    from .names import expand_name_template
+    from .names import expand_name_template, template_fields
 
     text = str(template)
     image_path = Path(image_path)
-    stem = stem_of(image_path)
-    dataset = stem
-    for tail in ("_cal", "_rate", "_rateints", "_calints", "_i2d", "_crf"):
-        if dataset.endswith(tail):
-            dataset = dataset[: -len(tail)]
-            break
-    fields = {
-        "stem": stem,
-        "dataset": dataset,
-        "name": image_path.name,
-        "dir": str(image_path.parent),
-    }
     try:
-        filled, expanded = expand_name_template(text, fields)
+        filled, expanded = expand_name_template(text, template_fields(image_path))
     except KeyError as error:
         raise InputError(
             f"region template {text!r} has an unknown placeholder {error} and no file has "
@@ -219,19 +207,11 @@ def provenance_cards(
         ("CLAWSOFT", "ds9claw", "software that made this file"),
         ("CLAWVER", __version__, "ds9claw version"),
         ("CLAWINP", printable_name(Path(source).name), "input image"),
-        ("CLAWSIG", params.sigma, "detection sigma"),
-        ("CLAWLSIG", params.lsigma if params.lsigma is not None else none, "lower sigma"),
-        ("CLAWUSIG", params.usigma if params.usigma is not None else none, "upper sigma"),
-        ("CLAWBOX", params.box_size if params.box_size is not None else none, "background box"),
-        ("CLAWBFRC", params.box_frac if params.box_frac is not None else none, "box fraction"),
-        ("CLAWMEDF", params.median_filter, "median filter size"),
-        ("MPIXAREA", params.minpixarea, "min. detected neighbours"),
-        ("CLAWMINA", params.min_area, "minimum connected area (pixels)"),
-        ("CLAWSMIA", params.smooth_in_advance, "image smoothing stddev (pixels)"),
-        ("SMOOTH", params.smooth, "Gaussian2DKernel stddev in pixel"),
-        ("CLAWSCUT", params.smooth_cutoff, "seed values below this set to 0"),
-        ("CLAWIGNB", params.ignore_background, "background taken as zero"),
     ]
+    for description in PARAMETERS:
+        value = getattr(params, description.name)
+        keyword, comment = description.fits
+        cards.append((keyword, none if value is None else value, comment))
     for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
         for number, region in enumerate(sources, start=1):
             name = printable_name(Path(region.name).name)

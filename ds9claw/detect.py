@@ -41,13 +41,19 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .background import clipped_std, estimate_background
 from .errors import ParameterError
+from .filters import neighbour_filter, remove_small_groups
+from .parameters import MAX_MEDIAN_FILTER, MAX_SMOOTH, DetectionParameters
+from .smoothing import gaussian_kernel_1d, smooth_image, smooth_mask
 
 __all__ = [
+    "MAX_MEDIAN_FILTER",
+    "MAX_SMOOTH",
     "DetectionParameters",
     "DetectionResult",
     "NoDetectionWarning",
@@ -63,134 +69,8 @@ _log = logging.getLogger(__name__)
 #: Extra pixels around the include region's bounding box used for the background
 #: estimate when ``box_size`` does not ask for more.
 BACKGROUND_MARGIN = 64
-#: Largest median filter size (pixels); its cost does not depend on the size
-#: (`ds9claw.filters`), the limit keeps the window margin sensible.
-MAX_MEDIAN_FILTER = 101
-#: Largest smoothing standard deviation (pixels) of ``smooth`` and ``smooth_in_advance``;
-#: the cost grows with it (benchmarks/bench_limits.py measures the worst case).
-MAX_SMOOTH = 50.0
-
-
 class NoDetectionWarning(UserWarning):
     """Nothing was detected: the mask is empty (this is not an error)."""
-
-
-@dataclass(frozen=True)
-class DetectionParameters:
-    """Parameters of `detect_claws`, named as in the observers' old script.
-
-    Parameters
-    ----------
-    sigma : float
-        Detection threshold in units of the noise (default for both ``lsigma`` and
-        ``usigma``).
-    lsigma, usigma : float or None
-        Lower / upper clipping thresholds; ``usigma`` is the detection threshold.
-    box_size : int or None
-        Box size (pixels) of the 2-D background.  ``None``: the old script's rule, a
-        tenth of the smaller image side for the first pass and a thirtieth for the
-        second (or ``box_frac`` if given).
-    box_frac : float or None
-        Box size as a fraction of the smaller image side, for both passes, when
-        ``box_size`` is not given.  (The old script accepted this option and ignored it.)
-    median_filter : int
-        Size of the median filter applied to the 0/1 detection map (1: none).
-    minpixarea : int
-        Keep a detected pixel only when at least this many of its 8 neighbours are
-        detected (0: keep all).  This is the old script's meaning of the option.
-    min_area : int
-        Drop connected groups (8-connectivity) of fewer pixels than this (0: keep all).
-    smooth_in_advance : float
-        Standard deviation (pixels) of a Gaussian that smooths the *image* before
-        detection (0: none).  Invalid pixels do not contribute.
-    smooth : float
-        Standard deviation (pixels) of the Gaussian that smooths the 0/1 detection map
-        into the seed image (0: none; alias ``smooth_after``).
-    smooth_cutoff : float
-        Seed values below this are set to zero after smoothing.
-    ignore_background : bool
-        Take the background as zero (right for sky-subtracted images); otherwise
-        estimate a 2-D background around the region (right for images that keep their
-        sky level).
-    """
-
-    sigma: float = 3.0
-    lsigma: float | None = None
-    usigma: float | None = None
-    box_size: int | None = None
-    box_frac: float | None = None
-    median_filter: int = 1
-    minpixarea: int = 1
-    min_area: int = 0
-    smooth_in_advance: float = 0.0
-    smooth: float = 0.0
-    smooth_cutoff: float = 1e-3
-    ignore_background: bool = False
-
-    @property
-    def smooth_after(self) -> float:
-        """Alias of ``smooth`` (the old script's second name for it)."""
-        return self.smooth
-
-    @property
-    def lower_sigma(self) -> float:
-        """The lower clipping threshold in effect."""
-        return self.sigma if self.lsigma is None else self.lsigma
-
-    @property
-    def upper_sigma(self) -> float:
-        """The upper clipping threshold in effect (the detection threshold)."""
-        return self.sigma if self.usigma is None else self.usigma
-
-    def validate(self) -> DetectionParameters:
-        """Check every value; return ``self`` so calls can be chained.
-
-        Raises
-        ------
-        ParameterError
-            Naming the parameter, its value and the allowed range.
-        """
-        for name in ("sigma", "lsigma", "usigma"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a positive number, got {value!r}")
-        for name in ("smooth_in_advance", "smooth"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= MAX_SMOOTH):
-                raise ParameterError(
-                    f"{name} must be between 0 and {MAX_SMOOTH:g} pixels (the limit), got "
-                    f"{value!r}: a claw needs a few pixels at most"
-                )
-        if not (math.isfinite(self.smooth_cutoff) and 0 <= self.smooth_cutoff < 1):
-            raise ParameterError(f"smooth_cutoff must be in [0, 1), got {self.smooth_cutoff!r}")
-        if not 0 <= self.minpixarea <= 8:
-            raise ParameterError(
-                f"minpixarea counts neighbours (0..8), got {self.minpixarea!r}; "
-                "for a minimum group size use min_area"
-            )
-        if self.min_area < 0:
-            raise ParameterError(f"min_area must be 0 or more pixels, got {self.min_area!r}")
-        if not 1 <= self.median_filter <= MAX_MEDIAN_FILTER:
-            raise ParameterError(
-                f"median_filter is a size in pixels (1 = off, at most {MAX_MEDIAN_FILTER}, the "
-                f"limit), got {self.median_filter!r}: use a size between 1 and "
-                f"{MAX_MEDIAN_FILTER} (3 to 9 removes isolated noise pixels)"
-            )
-        if self.box_size is not None and self.box_size < 4:
-            raise ParameterError(f"box_size must be at least 4 pixels, got {self.box_size!r}")
-        if self.box_frac is not None and not 0 < self.box_frac <= 1:
-            raise ParameterError(f"box_frac must be in (0, 1], got {self.box_frac!r}")
-        return self
-
-    def as_dict(self) -> dict[str, object]:
-        """All parameters as a plain dict (for provenance keywords and replies)."""
-        return asdict(self)
-
-    def updated(self, **changes: object) -> DetectionParameters:
-        """A copy with some values changed (``smooth_after`` is accepted for ``smooth``)."""
-        if "smooth_after" in changes:
-            changes["smooth"] = changes.pop("smooth_after")
-        return replace(self, **changes)
 
 
 @dataclass
@@ -307,7 +187,7 @@ def detect_claws(
     return _detect(image, valid, include, exclude, params, diagnostics)
 
 
-def _detect(
+def _detect(  # noqa: C901 (to split: see issue 12, part 3)
     image: np.ndarray,
     valid: np.ndarray | None,
     include: np.ndarray | None,
@@ -331,16 +211,16 @@ def _detect(
             "check the DQ flags or draw the region on good pixels"
         )
     if params.smooth_in_advance > 0:
-        img = _smooth_image(img, ok, params.smooth_in_advance)
+        img = smooth_image(img, ok, params.smooth_in_advance)
 
     lower, upper = params.lower_sigma, params.upper_sigma
     if params.ignore_background:
         background = None
         rms_map = None
         region_values = img[in_region]
-        rms1 = _clipped_std(region_values)
+        rms1 = clipped_std(region_values)
         nonbright = (region_values > -lower * rms1) & (region_values < upper * rms1)
-        rms_value = _clipped_std(region_values[nonbright])
+        rms_value = clipped_std(region_values[nonbright])
         level = float(np.median(region_values))
         if not math.isfinite(rms_value) or level > upper * rms1:
             _log.warning(
@@ -354,7 +234,7 @@ def _detect(
             rms_value = rms1  # no pixel near zero to refine the estimate with
         threshold: np.ndarray | float = upper * rms_value
     else:
-        background, rms_map, rms_value = _background(
+        background, rms_map, rms_value = estimate_background(
             img, ok, box_sizes, upper, want_rms_map=diagnostics
         )
         threshold = background + upper * rms_value
@@ -437,336 +317,3 @@ def _window(include: np.ndarray | None, shape: tuple[int, ...], margin: int) -> 
         slice(max(0, cols[0] - margin), min(shape[1], cols[-1] + 1 + margin)),
     )
 
-
-def _clipped_std(values: np.ndarray, sigma: float = 3.0, maxiters: int = 5) -> float:
-    """Sigma-clipped standard deviation, as ``astropy.stats.sigma_clipped_stats``.
-
-    Median centre, standard deviation (ddof 0) of the values kept, clipping at
-    ``sigma`` on both sides until nothing changes or ``maxiters`` rounds; values equal
-    to a bound are kept.  A test checks it against astropy on many samples.
-    """
-    data = values[np.isfinite(values)]
-    if data.size == 0:
-        return float("nan")
-    for _ in range(maxiters):
-        centre = np.median(data)
-        spread = data.std()
-        kept = data[(data >= centre - sigma * spread) & (data <= centre + sigma * spread)]
-        if kept.size == data.size:
-            break
-        data = kept
-    return float(data.std()) if data.size else float("nan")
-
-
-def _background(
-    img: np.ndarray,
-    ok: np.ndarray,
-    box_sizes: tuple[int, int],
-    upper: float,
-    want_rms_map: bool,
-) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """Two-pass 2-D background over the window; return (background, rms map, rms).
-
-    The first pass (large boxes) finds the sources; the second (small boxes) measures
-    background and noise with the sources and their surroundings masked.  The noise in
-    the threshold is the mean of the second pass's box noise values, as in the old
-    script; the full noise map is only interpolated when asked for.
-    """
-    first_bkg, first_rms = box_statistics(img, ok, box_sizes[0])
-    background = _interpolate_mesh(first_bkg, img.shape, _fit_box(box_sizes[0], img.shape))
-    rms_value = float(np.mean(first_rms))
-    bright = (img > background + upper * rms_value) & ok
-    bright = _dilate(neighbour_filter(bright, 1), 3)
-    # only the sources are masked for the second pass: cutting the faint tail as well
-    # (as the old script's "nonbright" mask does) would bias the noise low
-    box = _fit_box(box_sizes[1], img.shape)
-    mesh_bkg, mesh_rms = box_statistics(img, ok & ~bright, box)
-    background = _interpolate_mesh(mesh_bkg, img.shape, box)
-    rms_map = _interpolate_mesh(mesh_rms, img.shape, box) if want_rms_map else None
-    return background, rms_map, float(np.mean(mesh_rms))
-
-
-def _fit_box(box: int, shape: tuple[int, ...]) -> int:
-    return int(min(box, max(4, min(shape) // 2)))
-
-
-def box_statistics(
-    image: np.ndarray, usable: np.ndarray, box: int, *, min_fraction: float = 0.5
-) -> tuple[np.ndarray, np.ndarray]:
-    """Background and noise in a grid of boxes, with sparse boxes filled in.
-
-    Each ``box`` x ``box`` cell (the last row and column of cells may be smaller) gives
-    the median and the noise (1.4826 x the median absolute deviation) of its usable
-    pixels.  Cells with fewer than ``min_fraction`` of their pixels usable take the mean
-    of their good neighbours, repeatedly, as Background2D's ``exclude_percentile=50``
-    does; then the grid is median-filtered over 3 x 3 cells.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        2-D image.
-    usable : numpy.ndarray
-        Boolean array, ``True`` for pixels that may be used.
-    box : int
-        Cell size in pixels.
-    min_fraction : float
-        Smallest usable fraction of a cell.
-
-    Returns
-    -------
-    background, noise : numpy.ndarray
-        Cell grids of shape ``(ceil(ny / box), ceil(nx / box))``.
-
-    Raises
-    ------
-    ParameterError
-        When no cell has enough usable pixels.
-    """
-    ny, nx = image.shape
-    my, mx = -(-ny // box), -(-nx // box)
-    padded = np.full((my * box, mx * box), np.nan)
-    padded[:ny, :nx] = np.where(usable, image, np.nan)
-    cells = padded.reshape(my, box, mx, box).swapaxes(1, 2).reshape(my * mx, box * box)
-    in_image = np.zeros((my * box, mx * box), bool)
-    in_image[:ny, :nx] = True
-    size = in_image.reshape(my, box, mx, box).swapaxes(1, 2).reshape(my * mx, -1).sum(axis=1)
-    count = np.isfinite(cells).sum(axis=1)
-    good = count >= np.maximum(min_fraction * size, 3)
-    if not good.any():
-        raise ParameterError(
-            "cannot estimate the background around the region: too few usable pixels; use "
-            "--ignore-background for sky-subtracted images or a smaller --box-size"
-        )
-    median = np.full(my * mx, np.nan)
-    noise = np.full(my * mx, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median[good] = np.nanmedian(cells[good], axis=1)
-        deviation = np.abs(cells[good] - median[good, None])
-        noise[good] = 1.4826 * np.nanmedian(deviation, axis=1)
-    median = _fill_cells(median.reshape(my, mx))
-    noise = _fill_cells(noise.reshape(my, mx))
-    return _median3x3(median), _median3x3(noise)
-
-
-def _fill_cells(grid: np.ndarray) -> np.ndarray:
-    """Give NaN cells the mean of their finite 8-neighbours until none is left."""
-    grid = grid.copy()
-    while np.isnan(grid).any():
-        padded = np.pad(grid, 1, constant_values=np.nan)
-        stack = np.stack(
-            [
-                padded[dy : dy + grid.shape[0], dx : dx + grid.shape[1]]
-                for dy in range(3)
-                for dx in range(3)
-                if (dy, dx) != (1, 1)
-            ]
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            means = np.nanmean(stack, axis=0)
-        holes = np.isnan(grid)
-        grid[holes] = means[holes]
-    return grid
-
-
-def _median3x3(grid: np.ndarray) -> np.ndarray:
-    padded = np.pad(grid, 1, mode="edge")
-    stack = np.stack(
-        [
-            padded[dy : dy + grid.shape[0], dx : dx + grid.shape[1]]
-            for dy in range(3)
-            for dx in range(3)
-        ]
-    )
-    return np.median(stack, axis=0)
-
-
-def _interpolate_mesh(grid: np.ndarray, shape: tuple[int, ...], box: int) -> np.ndarray:
-    """Bilinear interpolation of a cell grid to pixels (cell values at cell centres)."""
-
-    def weights(n_pixels: int, n_cells: int) -> np.ndarray:
-        centres = np.minimum(np.arange(n_cells) * box + (box - 1) / 2, n_pixels - 1)
-        matrix = np.zeros((n_pixels, n_cells))
-        position = np.arange(n_pixels, dtype=np.float64)
-        if n_cells == 1:
-            matrix[:, 0] = 1.0
-            return matrix
-        upper = np.clip(np.searchsorted(centres, position), 1, n_cells - 1)
-        lower = upper - 1
-        span = centres[upper] - centres[lower]
-        t = np.clip((position - centres[lower]) / np.where(span > 0, span, 1), 0, 1)
-        rows = np.arange(n_pixels)
-        matrix[rows, lower] = 1 - t
-        matrix[rows, upper] += t
-        return matrix
-
-    wy = weights(shape[0], grid.shape[0])
-    wx = weights(shape[1], grid.shape[1])
-    return wy @ grid @ wx.T
-
-
-def _dilate(mask: np.ndarray, iterations: int) -> np.ndarray:
-    """Binary dilation with a 3 x 3 square, ``iterations`` times (outside is empty)."""
-    out = mask.copy()
-    for _ in range(iterations):
-        padded = np.pad(out, 1)
-        grown = np.zeros_like(out)
-        for dy in range(3):
-            for dx in range(3):
-                grown |= padded[dy : dy + out.shape[0], dx : dx + out.shape[1]]
-        out = grown
-    return out
-
-
-def _smooth_image(img: np.ndarray, ok: np.ndarray, stddev: float) -> np.ndarray:
-    """Gaussian-smooth ``img`` using only ``ok`` pixels (normalised convolution)."""
-    kernel = gaussian_kernel_1d(stddev)
-    num = _correlate_separable(np.where(ok, img, 0.0), kernel)
-    weights = _correlate_separable(ok.astype(np.float64), kernel)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / weights
-    out[~ok] = np.nan
-    return out
-
-
-def gaussian_kernel_1d(stddev: float) -> np.ndarray:
-    """Normalised 1-D Gaussian sampled at pixel centres.
-
-    Its outer product with itself is ``astropy.convolution.Gaussian2DKernel(stddev)``
-    normalised to a sum of one: the same width rule (``8 * stddev`` rounded up to an
-    odd integer) and the same sampling.
-
-    Parameters
-    ----------
-    stddev : float
-        Standard deviation in pixels (> 0).
-
-    Returns
-    -------
-    numpy.ndarray
-        1-D kernel summing to 1.
-    """
-    size = int(math.ceil(8 * stddev))
-    if size % 2 == 0:
-        size += 1
-    half = size // 2
-    x = np.arange(-half, half + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (x / stddev) ** 2)
-    return kernel / kernel.sum()
-
-
-def smooth_mask(detected: np.ndarray, stddev: float, *, cutoff: float = 1e-3) -> np.ndarray:
-    """Smooth a 0/1 map with a normalised Gaussian; zero the values below ``cutoff``.
-
-    Outside the array counts as zero (as ``astropy.convolution.convolve`` with its
-    default ``boundary='fill'``).
-
-    Parameters
-    ----------
-    detected : numpy.ndarray
-        Boolean or 0/1 array.
-    stddev : float
-        Gaussian standard deviation in pixels.
-    cutoff : float
-        Values below this become 0.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 seed map.
-    """
-    kernel = gaussian_kernel_1d(stddev)
-    detected = np.asarray(detected, bool)
-    out = np.zeros(detected.shape, np.float64)
-    rows = np.flatnonzero(detected.any(axis=1))
-    if rows.size == 0:
-        return out
-    cols = np.flatnonzero(detected.any(axis=0))
-    half = kernel.size // 2
-    # only the part the kernel reaches from a detected pixel needs computing
-    box = (
-        slice(max(0, rows[0] - half), min(out.shape[0], rows[-1] + half + 1)),
-        slice(max(0, cols[0] - half), min(out.shape[1], cols[-1] + half + 1)),
-    )
-    smoothed = _correlate_separable(detected[box].astype(np.float64), kernel)
-    smoothed[smoothed < cutoff] = 0.0
-    out[box] = smoothed
-    return out
-
-
-def _correlate_separable(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlate a 2-D array with ``kernel`` along both axes; outside counts as zero."""
-    columns = _correlate_rows(np.ascontiguousarray(array.T), kernel).T
-    return _correlate_rows(np.ascontiguousarray(columns), kernel)
-
-
-def _correlate_rows(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlate each row with ``kernel`` as one 1-D ``np.convolve`` over all rows.
-
-    Every row is padded with ``len(kernel) // 2`` zeros on both sides, so no row reaches
-    into the next; one call into numpy's C loop replaces a Python loop over the taps.
-    """
-    half = kernel.size // 2
-    ny, nx = array.shape
-    padded = np.zeros((ny, nx + 2 * half))
-    padded[:, half : half + nx] = array
-    flat = np.convolve(padded.ravel(), kernel[::-1], mode="same")
-    return flat.reshape(ny, nx + 2 * half)[:, half : half + nx]
-
-
-def neighbour_filter(detected: np.ndarray, minimum: int) -> np.ndarray:
-    """Keep detected pixels with at least ``minimum`` detected 8-neighbours.
-
-    This is what the old script calls ``minpixarea``.  Outside the array counts as
-    not detected.
-
-    Parameters
-    ----------
-    detected : numpy.ndarray
-        Boolean array.
-    minimum : int
-        Required number of detected neighbours (0..8).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean array.
-    """
-    if minimum <= 0:
-        return detected.astype(bool)
-    d = detected.astype(np.uint8)
-    padded = np.pad(d, 1)
-    count = np.zeros(d.shape, np.uint8)
-    ny, nx = d.shape
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy != 1 or dx != 1:
-                count += padded[dy : dy + ny, dx : dx + nx]
-    return (d > 0) & (count >= minimum)
-
-
-def remove_small_groups(detected: np.ndarray, min_area: int) -> np.ndarray:
-    """Drop 8-connected groups of fewer than ``min_area`` pixels.
-
-    Parameters
-    ----------
-    detected : numpy.ndarray
-        Boolean array.
-    min_area : int
-        Smallest group size kept.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean array.
-    """
-    from scipy import ndimage
-
-    labels, count = ndimage.label(detected, structure=np.ones((3, 3), bool))
-    if count == 0:
-        return detected.astype(bool)
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_area
-    keep[0] = False
-    return keep[labels]

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from .errors import ParameterError
+from .parameters import COMMIT_OPTIONS
 
 __all__ = [
     "DEFAULT_COMMIT_FLAGS",
@@ -67,7 +68,7 @@ DEFAULT_INVALID_FLAGS = (
 
 #: Bits ORed into the rate DQ by ``ds9claw commit``: DO_NOT_USE is what resample,
 #: outlier_detection and skymatch in calwebb_image3 skip.
-DEFAULT_COMMIT_FLAGS = "DO_NOT_USE+UNRELIABLE_DARK+UNRELIABLE_FLAT+OTHER_BAD_PIXEL"
+DEFAULT_COMMIT_FLAGS = str(COMMIT_OPTIONS["flags"][0])
 
 _ALL_BITS = (1 << 32) - 1
 _SPLIT = re.compile(r"[+,|]")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, OutputExistsError
+from .names import product_names, stem_of
 
 __all__ = [
     "Exposure",
@@ -32,7 +32,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-_FITS_SUFFIX = re.compile(r"\.(fits?|fit)(\.gz)?$", re.IGNORECASE)
 _STRUCTURAL = {
     "SIMPLE",
     "XTENSION",
@@ -106,22 +105,6 @@ class Exposure:
     def shape(self) -> tuple[int, int]:
         """Image shape (ny, nx)."""
         return self.image.shape  # type: ignore[return-value]
-
-
-def stem_of(path: str | Path) -> str:
-    """File name without directory and without ``.fits``/``.fits.gz``.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A file name.
-
-    Returns
-    -------
-    str
-        ``"dir/X_cal.fits.gz"`` -> ``"X_cal"``.
-    """
-    return _FITS_SUFFIX.sub("", Path(path).name)
 
 
 def read_exposure(path: str | Path, *, read_dq: bool = True) -> Exposure:
@@ -300,7 +283,8 @@ def output_paths(
     directory = Path(output_dir) if output_dir is not None else source.parent
     base = stem_of(source) + suffix
     ext = ".fits.gz" if gzip else ".fits"
-    paths = {"seed": directory / f"{base}{ext}", "mask": directory / f"{base}_zeroonemask{ext}"}
+    seed, mask = product_names(stem_of(source), suffix, ext)
+    paths = {"seed": directory / seed, "mask": directory / mask}
     if diagnostics:
         paths["valid"] = directory / f"{base}_valid_pixels{ext}"
         paths["background"] = directory / f"{base}_bkg2d{ext}"

@@ -96,7 +96,7 @@ def find_masks(rate: str | Path, directory: str | Path) -> MaskLookup:
     InputError
         When ``directory`` does not exist or is not a directory.
     """
-    from .commit import backup_path_for, dataset_name
+    from .names import backup_path_for, dataset_name
 
     rate, directory = Path(rate), Path(directory)
     if not directory.is_dir():

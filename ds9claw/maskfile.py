@@ -125,9 +125,9 @@ def _is_exposure(hdul) -> bool:
         name = str(hdu.header.get("EXTNAME", "")).strip().upper()
         if name == "DQ" and hdu.header.get("NAXIS", 0) >= 2:
             return True
-        if index > 0 and name == "SCI" and hdu.is_image and hdu.header.get("NAXIS", 0) >= 2:
-            if _science_values(np.asarray(hdu.data)):
-                return True
+        science = index > 0 and name == "SCI" and hdu.is_image
+        if science and hdu.header.get("NAXIS", 0) >= 2 and _science_values(np.asarray(hdu.data)):
+            return True
     return False
 
 
@@ -196,7 +196,7 @@ def read_fits_mask(path: Path, data: bytes) -> MaskImage:
                 kind = _kind(hdul, index, image)
     except InputError:
         raise
-    except Exception as error:  # noqa: BLE001 - astropy raises many kinds on damaged files
+    except Exception as error:
         raise InputError(
             f"mask {path} is damaged or truncated ({type(error).__name__}: {error}): write it "
             "again with ds9claw detect"
@@ -230,7 +230,7 @@ def celestial_wcs(header):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
             wcs = WCS(header, naxis=2)
-    except Exception as error:  # noqa: BLE001 - astropy.wcs raises many kinds on bad cards
+    except Exception as error:
         _log.debug("no usable WCS: %s", error)
         return None
     if not wcs.has_celestial or wcs.naxis != 2:

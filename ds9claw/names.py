@@ -1,4 +1,17 @@
-r"""File names as ds9claw stores and expands them.
+r"""Every name ds9claw derives from a file name, and file names as it stores them.
+
+* One FITS-suffix rule, `FITS_SUFFIX`: ``.fits``, ``.fit`` and ``.fts``, each also with
+  ``.gz`` (any case).  `split_fits_name` splits a name at it.
+* `stem_of` (``dir/X_cal.fits.gz`` -> ``X_cal``) and `dataset_name` (``X``: the stem
+  without the JWST product tail ``_rate``, ``_cal``, ``_rateints``, ``_calints``,
+  ``_i2d`` or ``_crf``).
+* Templates: `template_fields` gives ``{stem}``, ``{dataset}``, ``{name}`` and ``{dir}``
+  of a file, the same four for region templates (`ds9claw.api.resolve_region_template`)
+  and mask templates (`ds9claw.commit.expand_mask_template`); `expand_name_template`
+  fills them in.
+* Product names (`product_names`: ``<stem><suffix>.fits`` and
+  ``<stem><suffix>_zeroonemask.fits``), the backup name (`backup_path_for`), the
+  snapshot base name (`snapshot_base`).
 
 * `printable_name` escapes a name so that it can go into a FITS card (which allows only
   printable ASCII): a tab becomes ``\t``, ``é`` becomes ``\xe9`` and a backslash
@@ -10,10 +23,138 @@ r"""File names as ds9claw stores and expands them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["expand_name_template", "printable_name"]
+__all__ = [
+    "BACKUP_SUFFIX",
+    "DATASET_TAILS",
+    "FITS_SUFFIX",
+    "MASK_TAIL",
+    "SNAPSHOT_SUFFIX",
+    "backup_path_for",
+    "dataset_name",
+    "expand_name_template",
+    "printable_name",
+    "product_names",
+    "snapshot_base",
+    "split_fits_name",
+    "stem_of",
+    "template_fields",
+]
+
+#: The one FITS file-name ending: ``.fits``, ``.fit``, ``.fts``, each with ``.gz`` or not.
+FITS_SUFFIX = re.compile(r"\.(fits|fit|fts)(\.gz)?$", re.IGNORECASE)
+#: JWST product tails removed from a stem to give the dataset name (longest first).
+DATASET_TAILS = ("_rateints", "_calints", "_rate", "_cal", "_i2d", "_crf")
+#: Added to the product base name to name the zero-one mask.
+MASK_TAIL = "_zeroonemask"
+#: Added to the file stem to name the backup
+#: (``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``).
+BACKUP_SUFFIX = "_before_removing_claws"
+#: Added to the stem of the image to name the DS9 snapshot (``X_cal_claws.png``).
+SNAPSHOT_SUFFIX = "_claws"
+
+
+def split_fits_name(name: str) -> tuple[str, str]:
+    """Split a file name at its FITS suffix: ``X_cal.fits.gz`` -> (``X_cal``, ``.fits.gz``).
+
+    A name without a FITS suffix gives ``(name, "")``.
+    """
+    match = FITS_SUFFIX.search(name)
+    return (name[: match.start()], match.group(0)) if match else (name, "")
+
+
+def stem_of(path: str | Path) -> str:
+    """File name without directory and without its FITS suffix.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file name.
+
+    Returns
+    -------
+    str
+        ``"dir/X_cal.fits.gz"`` -> ``"X_cal"``.
+    """
+    return split_fits_name(Path(path).name)[0]
+
+
+def dataset_name(path: str | Path) -> str:
+    """The dataset name of a JWST file: its stem without the product tail.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``dir/jw01345001001_02201_00001_nrca1_rate.fits``.
+
+    Returns
+    -------
+    str
+        ``jw01345001001_02201_00001_nrca1`` (the stem itself without a known tail).
+    """
+    stem = stem_of(path)
+    for tail in DATASET_TAILS:
+        if stem.endswith(tail):
+            return stem[: -len(tail)]
+    return stem
+
+
+def template_fields(path: str | Path) -> dict[str, str]:
+    """The template placeholders of a file: ``stem``, ``dataset``, ``name`` and ``dir``."""
+    path = Path(path)
+    return {
+        "stem": stem_of(path),
+        "dataset": dataset_name(path),
+        "name": path.name,
+        "dir": str(path.parent),
+    }
+
+
+def product_names(stem: str, suffix: str, ext: str = ".fits") -> tuple[str, str]:
+    """The names of the seed image and the zero-one mask made from ``stem``.
+
+    Parameters
+    ----------
+    stem : str
+        `stem_of` the input (``X_cal``).
+    suffix : str
+        Product suffix (``_claws_seed_image``).
+    ext : str
+        ``.fits`` or ``.fits.gz``.
+
+    Returns
+    -------
+    (str, str)
+        ``X_cal_claws_seed_image.fits`` and ``X_cal_claws_seed_image_zeroonemask.fits``.
+    """
+    return f"{stem}{suffix}{ext}", f"{stem}{suffix}{MASK_TAIL}{ext}"
+
+
+def backup_path_for(path: str | Path) -> Path:
+    """The backup name of a rate file: ``<stem>_before_removing_claws.fits``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The rate (or cal) file.
+
+    Returns
+    -------
+    pathlib.Path
+        Same directory, ``X_rate.fits`` -> ``X_rate_before_removing_claws.fits``.
+    """
+    path = Path(path)
+    stem, ext = split_fits_name(path.name)
+    return path.with_name(f"{stem}{BACKUP_SUFFIX}{ext or '.fits'}")
+
+
+def snapshot_base(path: str | Path) -> Path:
+    """The snapshot name (without extension) for an image: ``dir/<stem>_claws``."""
+    path = Path(path)
+    return path.parent / f"{stem_of(path)}{SNAPSHOT_SUFFIX}"
 
 
 def printable_name(name: str) -> str:

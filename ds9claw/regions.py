@@ -663,7 +663,7 @@ def mask_to_polygons(
     from skimage.measure import approximate_polygon, find_contours
 
     mask = np.asarray(mask) > 0
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    labels, _count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     polygons: list[tuple[int, np.ndarray]] = []
     for index, region in enumerate(ndimage.find_objects(labels), start=1):
         if region is None:

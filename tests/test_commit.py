@@ -305,7 +305,7 @@ def test_cal_file_with_note(tmp_path, mask_file):
 def test_non_nircam_and_non_imagemodel_need_force(tmp_path, mask_file):
     miri = make_rate(tmp_path / "jw0_mirimage_rate.fits", SHAPE, instrument="MIRI")
     before = miri.read_bytes()
-    with pytest.raises(InputError, match="MIRI file, not NIRCam.*--force"):
+    with pytest.raises(InputError, match=r"MIRI file, not NIRCam.*--force"):
         commit_mask(miri, [mask_file])
     assert miri.read_bytes() == before
     report = commit_mask(miri, [mask_file], force=True)
@@ -319,7 +319,7 @@ def test_non_nircam_and_non_imagemodel_need_force(tmp_path, mask_file):
     assert np.all(read_arrays(ifu)["DQ"][_box()] & BITS == BITS)
     cube = make_rate(tmp_path / "jw0_nrcb1_rateints.fits", SHAPE, model="CubeModel")
     for force in (False, True):
-        with pytest.raises(InputError, match="SCI is 3-D.*not \\*_rateints"):
+        with pytest.raises(InputError, match=r"SCI is 3-D.*not \*_rateints"):
             commit_mask(cube, [mask_file], force=force)
     backup = backup_path_for(miri)
     with pytest.raises(InputError, match="is a ds9claw backup"):
@@ -361,7 +361,7 @@ def test_read_only_target_and_directory(rate, mask_file, tmp_path):
     before = rate.read_bytes()
     rate.chmod(0o444)
     try:
-        with pytest.raises(CommitError, match="read-only.*--output"):
+        with pytest.raises(CommitError, match=r"read-only.*--output"):
             commit_mask(rate, [mask_file])
     finally:
         rate.chmod(0o644)
@@ -403,16 +403,15 @@ def test_verification_catches_a_bad_write(rate, mask_file, monkeypatch, tmp_path
     monkeypatch.setattr(ImageModel, "to_fits", corrupting_to_fits)
     before = rate.read_bytes()
     names = _listing(tmp_path)
-    with pytest.raises(CommitError, match="verification .* failed: ERR changed"):
+    with pytest.raises(CommitError, match=r"verification .* failed: ERR changed"):
         commit_mask(rate, [mask_file])
     assert rate.read_bytes() == before and _listing(tmp_path) == names
 
 
 def test_locked_file_fails_clearly(rate, mask_file):
     before = rate.read_bytes()
-    with file_lock(rate):
-        with pytest.raises(CommitError, match="locked by another ds9claw process"):
-            commit_mask(rate, [mask_file], lock_timeout=0.3)
+    with file_lock(rate), pytest.raises(CommitError, match="locked by another ds9claw process"):
+        commit_mask(rate, [mask_file], lock_timeout=0.3)
     assert rate.read_bytes() == before
     assert not lock_path_for(rate).exists()
 
@@ -487,7 +486,7 @@ def test_revert_checks_the_backup(rate, mask_file, tmp_path):
         tampered = tmp_path / "tampered.fits"
         hdul.writeto(tampered)
     shutil.copyfile(tampered, backup)
-    with pytest.raises(CommitError, match="not the pre-commit version.*ERR differs"):
+    with pytest.raises(CommitError, match=r"not the pre-commit version.*ERR differs"):
         revert(rate)
     assert rate.read_bytes() == committed
     report = revert(rate, force=True)
@@ -514,11 +513,11 @@ def test_mask_from_another_detector_or_an_exposure_is_refused(rate, tmp_path):
         FILENAME="jw01345001001_02201_00001_nrca1_cal.fits",
     )
     names = _listing(tmp_path)
-    with pytest.raises(InputError, match="made from a NRCA1 exposure but .* is NRCB1"):
+    with pytest.raises(InputError, match=r"made from a NRCA1 exposure but .* is NRCB1"):
         commit_mask(rate, [other])
     exposure = make_rate(tmp_path / "other_rate.fits", SHAPE, seed=9)
     names = _listing(tmp_path)
-    with pytest.raises(InputError, match="is an exposure .*not a mask"):
+    with pytest.raises(InputError, match=r"is an exposure .*not a mask"):
         commit_mask(rate, [exposure])
     assert rate.read_bytes() == before and _listing(tmp_path) == names
     # same detector, another dataset: committed, with a note saying so

@@ -115,7 +115,7 @@ def test_batch_dry_run_writes_nothing(visit, capsys):
 
 
 def test_output_dir_keeps_inputs(visit, capsys, tmp_path_factory):
-    directory, rates, masks = visit
+    _directory, rates, masks = visit
     out_dir = tmp_path_factory.mktemp("committed")
     before = {r: r.read_bytes() for r in rates}
     template = "{dir}/" + TEMPLATE

@@ -263,7 +263,7 @@ def test_code_name_entry_without_a_backup(tmp_path, box_mask):
 
 
 def test_old_tool_refusal_on_the_command_line(old_cleaned, box_mask):
-    rate, backup = old_cleaned
+    rate, _backup = old_cleaned
     mask_file, _ = box_mask
     cleaned = rate.read_bytes()
     done = _cli("commit", rate.name, mask_file.name, cwd=rate.parent)

@@ -316,7 +316,8 @@ def test_box_background_agrees_with_photutils():
     """The built-in box background gives what photutils' Background2D gives."""
     from photutils.background import Background2D, MADStdBackgroundRMS, MedianBackground
 
-    from ds9claw.detect import _interpolate_mesh, box_statistics
+    from ds9claw.background import box_statistics
+    from ds9claw.background import interpolate_mesh as _interpolate_mesh
 
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[0:300, 0:420]
@@ -361,7 +362,7 @@ def test_flagged_pixels_are_never_detected():
 def test_clipped_std_is_astropys_sigma_clipped_std():
     from astropy.stats import sigma_clipped_stats
 
-    from ds9claw.detect import _clipped_std
+    from ds9claw.background import clipped_std as _clipped_std
 
     rng = np.random.default_rng(5)
     for case in range(60):

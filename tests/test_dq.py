@@ -15,7 +15,7 @@ from ds9claw.errors import ParameterError
 def test_flag_table_is_the_jwst_table():
     from stdatamodels.jwst.datamodels import dqflags
 
-    assert PIXEL_FLAGS == dict(dqflags.pixel)
+    assert dict(dqflags.pixel) == PIXEL_FLAGS
 
 
 @pytest.mark.parametrize(

@@ -212,7 +212,7 @@ def test_truth_is_one_long_curved_arc(example_small):
     scale = 512 / 2048
     assert header["CLAWLEN"] == pytest.approx(1500 * scale)
     assert header["CLAWWID"] == pytest.approx(40 * scale)
-    labels, count = ndimage.label(truth, structure=np.ones((3, 3)))
+    _labels, count = ndimage.label(truth, structure=np.ones((3, 3)))
     assert count == 1
     area = int(truth.sum())
     assert area == header["NTRUTH"]

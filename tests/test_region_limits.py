@@ -38,7 +38,7 @@ def _ours(vertices: np.ndarray, shape) -> np.ndarray:
 
 
 def _random_polygon(rng, kind: str, shape) -> np.ndarray:
-    ny, nx = shape
+    _ny, nx = shape
     n = int(rng.integers(3, 40))
     if kind == "self-intersecting":  # random vertices: edges cross each other
         return rng.uniform(-0.2 * nx, 1.2 * nx, (n, 2))

@@ -129,7 +129,7 @@ def test_failing_commit_with_a_lock_symlink_leaves_the_victim(setup):
 
 @pytest.mark.parametrize("kind", ["hard link", "named pipe", "directory", "dangling link"])
 def test_lock_names_that_are_not_a_plain_file_are_refused(setup, kind):
-    home, victim, rate, mask = setup
+    _home, victim, rate, mask = setup
     lock = lock_path_for(rate)
     if kind == "hard link":
         os.link(victim, lock)
@@ -190,7 +190,7 @@ def test_make_backup_copy_never_writes_through_a_link(tmp_path):
     backup = tmp_path / "a_rate_before_removing_claws.fits"
     backup.symlink_to(victim)
     for link in (False, True):
-        with pytest.raises(UnsafePathError, match="backup .* is a symbolic link"):
+        with pytest.raises(UnsafePathError, match=r"backup .* is a symbolic link"):
             make_backup(source, backup, link=link)
     assert victim.read_bytes() == VICTIM_BYTES
     backup.unlink()
@@ -203,7 +203,7 @@ def test_temporary_file_swapped_for_a_link_is_not_renamed(tmp_path):
     target.write_bytes(b"old product")
     victim = tmp_path / "victim.txt"
     victim.write_bytes(VICTIM_BYTES)
-    with pytest.raises(UnsafePathError, match="temporary file .* is a symbolic link"):
+    with pytest.raises(UnsafePathError, match=r"temporary file .* is a symbolic link"):
         with atomic_write(target) as tmp:
             tmp.unlink()
             tmp.symlink_to(victim)  # what another user with write access could do
@@ -273,13 +273,13 @@ def test_copy_file_into_refuses_a_linked_source_and_a_swapped_temporary(tmp_path
     source.symlink_to(victim)
     target = tmp_path / "x_rate.fits"
     target.write_bytes(b"committed")
-    with pytest.raises(UnsafePathError, match="file .*backup.fits is a symbolic link"):
+    with pytest.raises(UnsafePathError, match=r"file .*backup.fits is a symbolic link"):
         with atomic_write(target) as tmp:
             copy_file_into(source, tmp)
     assert target.read_bytes() == b"committed"
     source.unlink()
     source.write_bytes(b"pre-commit")
-    with pytest.raises(UnsafePathError, match="temporary file .* is a symbolic link"):
+    with pytest.raises(UnsafePathError, match=r"temporary file .* is a symbolic link"):
         with atomic_write(target) as tmp:
             tmp.unlink()
             tmp.symlink_to(victim)

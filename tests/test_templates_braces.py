@@ -63,7 +63,7 @@ def test_region_template_literal_and_escape(tmp_path):
         "no file has that name; use {stem}, {dataset}, {name} or {dir}, and {{ }} for literal "
         "braces"
     )
-    with pytest.raises(InputError, match="write {{ and }} for literal braces"):
+    with pytest.raises(InputError, match=r"write {{ and }} for literal braces"):
         resolve_region_template("lone}brace.reg", image)
 
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..parameters import DIALOG_PARAMETERS, dialog_text
 from ..safeio import write_text_atomically
 
 __all__ = [
@@ -137,11 +138,11 @@ def render_analysis_file(template: str, *, command: str, settings) -> str:
         The analysis file text.
     """
     defaults = {
-        "cl_sigma": f"{settings.sigma:g}",
-        "cl_smooth": f"{settings.smooth:g}",
-        "cl_minpix": str(settings.minpixarea),
-        "cl_nobg": "1" if settings.ignore_background else "0",
-        "cl_medfilt": str(settings.median_filter),
+        p.dialog.variable: dialog_text(p, getattr(settings, p.name))
+        for p in DIALOG_PARAMETERS
+        if p.dialog is not None
+    }
+    defaults |= {
         "cl_suffix": settings.suffix,
         "cl_overwrite": "1" if getattr(settings, "overwrite", False) else "0",
         "cl_ratedir": settings.rate_dir or "",

@@ -51,7 +51,9 @@ def register(subparsers, parents=()) -> None:
         Parsers with the common options.
     """
     from ..commit import DEFAULT_LOCK_TIMEOUT
-    from ..dq import DEFAULT_COMMIT_FLAGS
+    from ..parameters import COMMIT_OPTIONS
+
+    DEFAULT_COMMIT_FLAGS = COMMIT_OPTIONS["flags"][0]
 
     parser = subparsers.add_parser(
         "commit",
@@ -90,14 +92,14 @@ def register(subparsers, parents=()) -> None:
     parser.add_argument(
         "--flags",
         default=DEFAULT_COMMIT_FLAGS,
-        help=f"DQ flags to OR in: JWST flag names joined by '+', or an integer "
+        help=f"{COMMIT_OPTIONS['flags'][1]} "
         f"(default {DEFAULT_COMMIT_FLAGS}; OTHER_BAD_PIXEL alone flags but still drizzles)",
     )
     parser.add_argument(
         "--fill-value",
-        default="0.0",
+        default=COMMIT_OPTIONS["fill_value"][0],
         metavar="VALUE",
-        help="SCI value of masked pixels, a number or nan (default 0.0); ERR/VAR_* unchanged",
+        help=COMMIT_OPTIONS["fill_value"][1],
     )
     parser.add_argument(
         "--output",
@@ -251,7 +253,7 @@ def _commit_one(rate: str, masks: list[str], output: Path | None, options: dict)
         report = commit_mask(rate, masks, output=output, **options)
     except Ds9ClawError as error:
         return rate, None, str(error)
-    except Exception as error:  # noqa: BLE001 - a batch goes on past any one file
+    except Exception as error:
         _log.debug("unexpected error on %s", rate, exc_info=True)
         return rate, None, f"unexpected {type(error).__name__}: {error}"
     return rate, report, ""
@@ -275,7 +277,7 @@ def _run_parallel(func, items: list[tuple], jobs: int, desc: str, show) -> list[
                     index = futures[future]
                     try:
                         results[index] = future.result()
-                    except Exception as error:  # noqa: BLE001 - e.g. a worker killed by OOM
+                    except Exception as error:
                         name = str(items[index][0])
                         results[index] = (name, None, f"worker failed: {error}")
                     bar.update(note=Path(str(items[index][0])).name)
@@ -290,7 +292,7 @@ def _table(rows: list[tuple[str, str, str, str]]) -> None:
         print(f"{name:<{widths[0]}}  {pixels:>{widths[1]}}  {new:>{widths[2]}}  {status}")
 
 
-def run_commit(args) -> int:
+def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
     """Run ``ds9claw commit``.
 
     Parameters

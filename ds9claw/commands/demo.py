@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from ..ds9.launch import start_ds9
     from ..ds9.xpa import XpaTransport
     from ..example import make_example
+    from ..names import backup_path_for, product_names, snapshot_base, stem_of
     from ..safeio import write_text_atomically
     from .analysis import desktop_command, render_analysis_file, shipped_analysis_file
 
@@ -168,23 +169,21 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(
                     f"the menu entry {entry!r} failed: {text.strip().splitlines()[-1]}"
                 )
-        stem = example.cal.name[: -len(".fits")]
-        mask_path = data / f"{stem}{settings.suffix}_zeroonemask.fits"
+        seed_name, mask_name = product_names(stem_of(example.cal), settings.suffix)
+        mask_path = data / mask_name
+        snapshot = snapshot_base(example.cal)
         print()
         print(_truth_summary(mask_path, example.load_truth()))
         print("Everything is in", out)
         for label, path in (
             ("exposure (cal)", example.cal),
             ("claw region", example.region),
-            ("seed image", data / f"{stem}{settings.suffix}.fits"),
+            ("seed image", data / seed_name),
             ("0/1 mask", mask_path),
-            ("snapshot (PNG)", data / f"{stem}_claws.png"),
-            ("snapshot (EPS)", data / f"{stem}_claws.eps"),
+            ("snapshot (PNG)", snapshot.with_name(snapshot.name + ".png")),
+            ("snapshot (EPS)", snapshot.with_name(snapshot.name + ".eps")),
             ("rate with the mask in DQ", example.rate),
-            (
-                "rate before the commit",
-                data / example.rate.name.replace("_rate.fits", "_rate_before_removing_claws.fits"),
-            ),
+            ("rate before the commit", backup_path_for(example.rate)),
             ("analysis file", ans),
         ):
             mark = "" if path.exists() else "  (missing!)"

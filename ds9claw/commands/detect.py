@@ -8,13 +8,11 @@ import sys
 from pathlib import Path
 
 from ..errors import Ds9ClawError, ParameterError
-from ._types import number, whole_number
+from ._types import whole_number
 
 __all__ = ["add_detection_arguments", "parameters_from_args", "register", "run"]
 
 _log = logging.getLogger(__name__)
-
-_FLOAT = number()
 
 _EPILOG = """\
 --minpixarea and --min-area:
@@ -44,80 +42,10 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
         Parser or argument group to extend.
     """
+    from .options import add_parameter_options
+
     group = parser.add_argument_group("detection parameters")
-    group.add_argument(
-        "--sigma",
-        type=_FLOAT,
-        default=3.0,
-        help="detection threshold in noise units (default 3)",
-    )
-    group.add_argument(
-        "--lsigma",
-        type=_FLOAT,
-        default=None,
-        help="lower clipping threshold (default: --sigma)",
-    )
-    group.add_argument(
-        "--usigma",
-        type=_FLOAT,
-        default=None,
-        help="upper threshold = detection threshold (default: --sigma)",
-    )
-    group.add_argument(
-        "--box-size",
-        type=int,
-        default=None,
-        help="2-D background box in pixels (default: image side/10, then /30)",
-    )
-    group.add_argument(
-        "--box-frac",
-        type=_FLOAT,
-        default=None,
-        help="background box as a fraction of the image side",
-    )
-    group.add_argument(
-        "--median-filter",
-        type=int,
-        default=1,
-        help="median filter size on the detection map (1 = off)",
-    )
-    group.add_argument(
-        "--minpixarea",
-        type=int,
-        default=1,
-        help="keep pixels with at least N detected 8-neighbours (default 1)",
-    )
-    group.add_argument(
-        "--min-area",
-        type=int,
-        default=0,
-        help="drop connected groups smaller than N pixels (default 0 = off)",
-    )
-    group.add_argument(
-        "--smooth-in-advance",
-        type=_FLOAT,
-        default=0.0,
-        help="Gaussian stddev (pixels) smoothing the image before detection",
-    )
-    group.add_argument(
-        "--smooth",
-        "--smooth-after",
-        dest="smooth",
-        type=_FLOAT,
-        default=0.0,
-        help="Gaussian stddev (pixels) smoothing the mask into the seed image (default 0 = off)",
-    )
-    group.add_argument(
-        "--smooth-cutoff",
-        type=_FLOAT,
-        default=1e-3,
-        help="seed values below this become 0 (default 1e-3)",
-    )
-    group.add_argument(
-        "--ignore-background",
-        action="store_true",
-        help="take the background as 0 (sky-subtracted images)",
-    )
+    add_parameter_options(group)
     group.add_argument(
         "--dq-invalid",
         default=None,
@@ -141,22 +69,10 @@ def parameters_from_args(args: argparse.Namespace):
     DetectionParameters
         Validated parameters.
     """
-    from ..detect import DetectionParameters
+    from ..parameters import PARAMETERS, DetectionParameters
+    from .options import given_values
 
-    return DetectionParameters(
-        sigma=args.sigma,
-        lsigma=args.lsigma,
-        usigma=args.usigma,
-        box_size=args.box_size,
-        box_frac=args.box_frac,
-        median_filter=args.median_filter,
-        minpixarea=args.minpixarea,
-        min_area=args.min_area,
-        smooth_in_advance=args.smooth_in_advance,
-        smooth=args.smooth,
-        smooth_cutoff=args.smooth_cutoff,
-        ignore_background=args.ignore_background,
-    ).validate()
+    return DetectionParameters(**given_values(args, PARAMETERS)).validate()
 
 
 def register(subparsers, parents=()) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..convert import to_bool, to_int
 from ..errors import ParameterError
+from ..parameters import COMMIT_OPTIONS, DIALOG_PARAMETERS
 from ._types import number
+from .options import add_parameter_options, given_values
 
 __all__ = ["register", "run"]
 
@@ -52,13 +55,11 @@ Example: ds9claw ds9 detect --sigma 2 --smooth 1 --ignore-background
 """
 
 
-def _bool(text: str) -> bool:
-    value = str(text).strip().lower()
-    if value in ("1", "yes", "y", "true", "on"):
-        return True
-    if value in ("0", "no", "n", "false", "off", ""):
-        return False
-    raise argparse.ArgumentTypeError(f"{text!r} is not yes/no (or 1/0)")
+def _yes_no(text: str) -> bool:
+    try:
+        return to_bool(text, "the value")
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 _float = number()
@@ -66,12 +67,9 @@ _float = number()
 
 def _int(text: str) -> int:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    return int(value)
+        return to_int(text, "the value")
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
@@ -115,31 +113,7 @@ def _add_parameters(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "detection parameters (default: the values last remembered, see 'params')"
     )
-    group.add_argument("--sigma", type=_float, default=None, help="threshold in noise units")
-    group.add_argument(
-        "--smooth",
-        type=_float,
-        default=None,
-        help="Gaussian smoothing of the seed (stddev, pixels; 0: none)",
-    )
-    group.add_argument(
-        "--minpixarea",
-        type=_int,
-        default=None,
-        help="keep a pixel when at least N of its 8 neighbours are detected",
-    )
-    group.add_argument(
-        "--median-filter", type=_int, default=None, help="median filter size in pixels (1: none)"
-    )
-    group.add_argument(
-        "--ignore-background",
-        type=_bool,
-        nargs="?",
-        const=True,
-        default=None,
-        metavar="yes|no",
-        help="take the background as zero (sky-subtracted images)",
-    )
+    add_parameter_options(group, DIALOG_PARAMETERS, remembered=True)
     group.add_argument(
         "--output-suffix",
         "--suffix",
@@ -149,7 +123,7 @@ def _add_parameters(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--overwrite",
-        type=_bool,
+        type=_yes_no,
         nargs="?",
         const=True,
         default=None,
@@ -223,8 +197,7 @@ def register(subparsers, parents=()) -> None:
     p.add_argument(
         "--flags",
         default=None,
-        help="DQ flags to OR in (default DO_NOT_USE+UNRELIABLE_DARK+"
-        "UNRELIABLE_FLAT+OTHER_BAD_PIXEL)",
+        help=f"{COMMIT_OPTIONS['flags'][1]} (default {COMMIT_OPTIONS['flags'][0]})",
     )
     p.add_argument("--dry-run", action="store_true", help="count only, write nothing")
 
@@ -281,13 +254,10 @@ def register(subparsers, parents=()) -> None:
 
 
 def _parameters(args: argparse.Namespace, settings):
-    from ..detect import DetectionParameters
+    from ..parameters import DetectionParameters
 
     values = settings.detection_kwargs()
-    for name in ("sigma", "smooth", "minpixarea", "median_filter", "ignore_background"):
-        given = getattr(args, name, None)
-        if given is not None:
-            values[name] = given
+    values.update(given_values(args, DIALOG_PARAMETERS))
     try:
         return DetectionParameters(**values).validate()
     except (TypeError, ValueError) as error:
@@ -297,8 +267,8 @@ def _parameters(args: argparse.Namespace, settings):
 def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
     from ..ds9.settings import save_settings
 
-    for name in ("sigma", "smooth", "minpixarea", "median_filter", "ignore_background"):
-        setattr(settings, name, getattr(params, name))
+    for description in DIALOG_PARAMETERS:
+        setattr(settings, description.name, getattr(params, description.name))
     if args.suffix:
         settings.suffix = args.suffix
     if args.overwrite is not None:
@@ -311,7 +281,7 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         refresh_user_copy(settings)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12, part 3)
     """Run ``ds9claw ds9 <action>``.
 
     Parameters
@@ -333,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
 
     if action == "params" and args.show:
         params = _parameters(args, settings)
-        print(_describe(params, settings.suffix) + f" overwrite={_yes(settings.overwrite)}")
+        print(_describe(params, settings.suffix) + f", overwrite={_yes(settings.overwrite)}")
         return 0
     if action == "params":
         params = _parameters(args, settings)
@@ -342,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 "ds9claw: remembered "
                 + _describe(params, settings.suffix)
-                + f" overwrite={_yes(settings.overwrite)}"
+                + f", overwrite={_yes(settings.overwrite)}"
             )
             return 0
 
@@ -420,11 +390,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _describe(params, suffix: str) -> str:
-    return (
-        f"sigma={params.sigma:g} smooth={params.smooth:g} minpixarea={params.minpixarea} "
-        f"median_filter={params.median_filter} ignore_background="
-        f"{'yes' if params.ignore_background else 'no'} suffix={suffix}"
-    )
+    from ..parameters import describe
+
+    return f"{describe(params)}, suffix={suffix}"
 
 
 def _yes(value: bool) -> str:

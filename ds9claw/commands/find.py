@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     for item in found:
         scores = " ".join(c.label for c in item.candidates) or "-"
         out.write(
-            f"{str(item.path):<{width}}  {item.group:<18}  {len(item.candidates):>4}  "
+            f"{item.path!s:<{width}}  {item.group:<18}  {len(item.candidates):>4}  "
             f"{scores}  {item.region_path}\n"
         )
         if item.backup is not None:

@@ -192,8 +192,8 @@ def _stop_on_sigterm(event: threading.Event):
 
 
 def _run_listen(args: argparse.Namespace) -> int:
-    from ..samp.handlers import HandlerSettings
-    from ..samp.listen import Ds9ClawListener, ShowSettings
+    from ..listener.handlers import HandlerSettings
+    from ..listener.listen import Ds9ClawListener, ShowSettings
     from .detect import parameters_from_args
 
     if args.workers < 1:
@@ -244,7 +244,7 @@ def _run_listen(args: argparse.Namespace) -> int:
 
 def _run_status(args: argparse.Namespace) -> int:
     from ..ds9.samp import list_ds9
-    from ..samp.hub import HubSession, locate_hub
+    from ..sampclient import HubSession, locate_hub
 
     info = locate_hub(args.hub)
     with HubSession(info, name="ds9claw (status)", timeout=args.timeout) as session:
@@ -265,11 +265,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
 
 def _run_hub(args: argparse.Namespace) -> int:
-    from ..samp.hub import run_hub
+    from ..sampclient import run_hub
 
     lockfile = args.lockfile
     if lockfile is None:
-        from ..samp.hub import default_lockfile
+        from ..sampclient import default_lockfile
 
         lockfile = default_lockfile()
     stop = threading.Event()

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from .actions import FrameRef, _describe_frame, _frames, _goto, _role, _text
+from .frames import FrameRef, _describe_frame, _frames, _goto, _role, _text
 from .transport import Transport
 
 __all__ = ["CandidatesReport", "find_in_frames", "remove_candidates"]

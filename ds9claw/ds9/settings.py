@@ -16,14 +16,17 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from ..convert import to_bool
+from ..errors import ParameterError
+from ..parameters import DIALOG_PARAMETERS, spec
 from ..safeio import write_text_atomically
 
 __all__ = ["DS9_PARAMETER_NAMES", "Ds9Settings", "config_dir", "load_settings", "save_settings"]
 
 _log = logging.getLogger(__name__)
 
-#: Detection parameters offered in DS9's parameter dialog, with their defaults.
-DS9_PARAMETER_NAMES = ("sigma", "smooth", "minpixarea", "ignore_background", "median_filter")
+#: Detection parameters offered in DS9's parameter dialog (`ds9claw.parameters`).
+DS9_PARAMETER_NAMES = tuple(p.name for p in DIALOG_PARAMETERS)
 
 _FILE = "settings.json"
 
@@ -52,7 +55,9 @@ class Ds9Settings:
     Attributes
     ----------
     sigma, smooth, minpixarea, ignore_background, median_filter
-        Detection parameters last used from DS9's parameter dialog.
+        Detection parameters last used from DS9's parameter dialog: one field per
+        `ds9claw.parameters.DIALOG_PARAMETERS` entry, with its default (a test checks
+        that the two agree).
     suffix : str
         Product suffix last used.
     rate_dir : str or None
@@ -64,11 +69,11 @@ class Ds9Settings:
         product paths (its own earlier products are always replaced).
     """
 
-    sigma: float = 3.0
-    smooth: float = 0.0
-    minpixarea: int = 1
-    ignore_background: bool = False
-    median_filter: int = 1
+    sigma: float = spec("sigma").default  # type: ignore[assignment]
+    smooth: float = spec("smooth").default  # type: ignore[assignment]
+    minpixarea: int = spec("minpixarea").default  # type: ignore[assignment]
+    ignore_background: bool = spec("ignore_background").default  # type: ignore[assignment]
+    median_filter: int = spec("median_filter").default  # type: ignore[assignment]
     suffix: str = "_claws_seed_image"
     rate_dir: str | None = None
     analysis_file: str | None = None
@@ -80,27 +85,29 @@ class Ds9Settings:
         return {name: getattr(self, name) for name in DS9_PARAMETER_NAMES}
 
 
+def _coerce_one(name: str, value: object) -> object:
+    if name in DS9_PARAMETER_NAMES:
+        return spec(name).convert(value)
+    if name == "overwrite":
+        return to_bool(value, name)
+    if name == "suffix":
+        return str(value)
+    if name in ("rate_dir", "analysis_file"):
+        return None if value in (None, "") else str(value)
+    if name == "extra":
+        return dict(value)  # type: ignore[call-overload]
+    return value
+
+
 def _coerce(settings: Ds9Settings, data: dict) -> Ds9Settings:
-    types = {"sigma": float, "smooth": float, "minpixarea": int, "median_filter": int}
     for f in fields(Ds9Settings):
         if f.name not in data:
             continue
         value = data[f.name]
         try:
-            if f.name in types:
-                value = types[f.name](value)
-            elif f.name in ("ignore_background", "overwrite"):
-                value = bool(value)
-            elif f.name in ("suffix",):
-                value = str(value)
-            elif f.name in ("rate_dir", "analysis_file"):
-                value = None if value in (None, "") else str(value)
-            elif f.name == "extra":
-                value = dict(value)
-        except (TypeError, ValueError):
+            setattr(settings, f.name, _coerce_one(f.name, value))
+        except (TypeError, ValueError, ParameterError):
             _log.warning("settings: ignoring bad value %r for %s", value, f.name)
-            continue
-        setattr(settings, f.name, value)
     return settings
 
 

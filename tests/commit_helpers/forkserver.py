@@ -34,7 +34,7 @@ def main() -> int:
             code = 0
             try:
                 commit_mask(rate, [mask], lock_timeout=30)
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 print(f"child error {type(error).__name__}: {error}", file=sys.stderr, flush=True)
                 code = 1
             os._exit(code)

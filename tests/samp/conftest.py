@@ -69,7 +69,7 @@ class HubProcess:
         return "std-lockurl:" + self.lockfile.as_uri()
 
     def start(self, timeout: float = 20.0) -> HubProcess:
-        from ds9claw.samp.hub import BoundedHubProxy, locate_hub
+        from ds9claw.sampclient import BoundedHubProxy, locate_hub
 
         env = clean_env(HOME=str(self.home))
         with open(self.log, "ab") as log:
@@ -121,7 +121,7 @@ def start_samp_ds9(
     """Start DS9 joined to ``hub``; return it once it is registered there."""
     from ds9claw.ds9.launch import start_ds9
     from ds9claw.ds9.samp import list_ds9
-    from ds9claw.samp.hub import HubSession, locate_hub
+    from ds9claw.sampclient import HubSession, locate_hub
 
     title = title or f"ds9claw-samp-{uuid.uuid4().hex[:6]}"
     env = clean_env(SAMP_HUB=hub.samp_hub, HOME=str(hub.home))
@@ -175,7 +175,7 @@ def ds9_samp_only(hub):
 @pytest.fixture
 def session(hub):
     """'Another tool': a client on ``hub`` sending synchronous calls."""
-    from ds9claw.samp.hub import HubSession, locate_hub
+    from ds9claw.sampclient import HubSession, locate_hub
 
     with HubSession(locate_hub(hub.lockfile), name="another tool", timeout=30) as s:
         yield s
@@ -211,6 +211,6 @@ class RunningListener:
 
 
 def make_listener(lockfile, **kwargs):
-    from ds9claw.samp.listen import Ds9ClawListener
+    from ds9claw.listener.listen import Ds9ClawListener
 
     return Ds9ClawListener(hub=lockfile, heartbeat=0.5, **kwargs)

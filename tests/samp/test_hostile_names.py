@@ -22,9 +22,9 @@ from ds9claw.ds9.samp import connect_samp
 from ds9claw.ds9.xpa import XpaTransport
 from ds9claw.errors import InputError
 from ds9claw.fitsio import output_paths
-from ds9claw.samp.handlers import HandlerSettings, detect_in_ds9
-from ds9claw.samp.listen import ShowSettings
-from ds9claw.samp.messages import path_to_file_url
+from ds9claw.listener.handlers import HandlerSettings, detect_in_ds9
+from ds9claw.listener.listen import ShowSettings
+from ds9claw.listener.messages import path_to_file_url
 
 from .conftest import RunningListener, make_listener, wait_for
 
@@ -146,7 +146,7 @@ def test_frame_with_a_hostile_name_gets_no_products(
     assert _file(transport, 1) == str(cal)  # DS9 shows it under its name
     transport.set("regions", example_small.region.read_bytes())
 
-    with pytest.raises(InputError, match="DS9 cannot load the seed frame .*'\"'"):
+    with pytest.raises(InputError, match=r"DS9 cannot load the seed frame .*'\"'"):
         actions.detect(transport, params=_params())
     assert transport.get("frame all").split() == [b"1"]
     assert not any(p.exists() for p in output_paths(cal, "_claws_seed_image").values())

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ds9claw.errors import InputError, ParameterError
-from ds9claw.samp.messages import (
+from ds9claw.listener.messages import (
     Limits,
     detection_parameters,
     file_url_to_path,

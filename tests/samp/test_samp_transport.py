@@ -106,14 +106,14 @@ def test_open_transport_uses_samp_when_xpa_is_off(hub, ds9_samp_only):
         assert t.get("version").split()[0].decode() == ds9_samp_only.title
     finally:
         t.close()
-    with pytest.raises(TransportError, match="over XPA: .*over SAMP: no DS9 titled"):
+    with pytest.raises(TransportError, match=r"over XPA: .*over SAMP: no DS9 titled"):
         open_transport("nobody-here", hub=hub.lockfile, timeout=3)
     with pytest.raises(TransportError):
         open_transport(ds9_samp_only.title, samp=False, timeout=3)
 
 
 def test_no_hub_is_a_clear_error(tmp_path):
-    with pytest.raises(TransportError, match="no SAMP hub: lockfile .* does not exist"):
+    with pytest.raises(TransportError, match=r"no SAMP hub: lockfile .* does not exist"):
         connect_samp(hub=tmp_path / "missing-lockfile")
     stale = tmp_path / "stale"
     stale.write_text("samp.secret=x\nsamp.hub.xmlrpc.url=http://127.0.0.1:9/\n")

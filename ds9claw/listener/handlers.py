@@ -1,10 +1,10 @@
 """What the resident listener does with each message, independent of SAMP plumbing.
 
 Each handler takes the message's ``samp.params`` (already a plain dict), checks it with
-`ds9claw.samp.messages`, does the work through the public API
+`ds9claw.listener.messages`, does the work through the public API
 (`ds9claw.api.detect_file`, `ds9claw.commit.commit_mask`) and returns the
 ``samp.result`` map (strings only).  Errors are raised as `ds9claw.errors.Ds9ClawError`;
-`ds9claw.samp.listen` turns them into ``samp.error`` replies.
+`ds9claw.listener.listen` turns them into ``samp.error`` replies.
 
 Nothing a message carries becomes a DS9 command, with one checked exception: a broadcast
 image that DS9 does not show already is opened with ``fits {path}``, and only when the
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, ParameterError
+from ..parameters import COMMIT_OPTIONS
 from .messages import (
     DETECTION_KEYS,
     Limits,
@@ -48,8 +49,8 @@ __all__ = [
     "HandlerSettings",
     "RememberedImage",
     "commit_message",
-    "detect_message",
     "detect_in_ds9",
+    "detect_message",
     "detect_remembered",
     "image_load_message",
     "region_for",
@@ -72,7 +73,7 @@ DETECT_KEYS = frozenset(
 )
 
 #: Parameters of ``ds9claw.commit``.
-COMMIT_KEYS = frozenset({"rate-url", "mask-url", "flags", "fill-value", "dry-run"})
+COMMIT_KEYS = frozenset({"rate-url", "mask-url"} | {k.replace("_", "-") for k in COMMIT_OPTIONS})
 
 #: What a refused product tells the sender (`ds9claw.overwrite.refuse_to_replace`).
 LISTENER_OVERWRITE_HINT = (
@@ -461,24 +462,6 @@ def detect_remembered(image: RememberedImage, settings: HandlerSettings) -> Any 
     return products, region
 
 
-def _frame_showing(transport: Any, image: Path, wait: float) -> int | None:
-    """Return the DS9 frame showing ``image`` (DS9 may still be loading it), or None."""
-    from ..ds9.actions import split_file_spec
-
-    target = image.resolve()
-    deadline = time.monotonic() + wait
-    while True:
-        frames = transport.get("frame all").split()
-        for frame in frames:
-            transport.set(f"frame {int(frame)}")
-            name = split_file_spec(transport.get("file").decode(errors="replace").strip())[0]
-            if name and name.startswith("/") and Path(name).resolve() == target:
-                return int(frame)
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.1)
-
-
 def detect_in_ds9(
     transport: Any,
     image: Path,
@@ -527,8 +510,8 @@ def detect_in_ds9(
         DS9 stopped answering.
     """
     from ..api import DEFAULT_SUFFIX
-    from ..ds9 import actions
-    from ..ds9.names import check_ds9_name, ds9_word
+    from ..ds9.names import check_ds9_name
+    from ..ds9.shown_image import detect_in_frame_of
     from ..fitsio import output_paths
     from ..overwrite import refuse_to_replace
     from ..regions import RegionSource
@@ -541,20 +524,6 @@ def detect_in_ds9(
     for role in ("seed", "mask"):
         check_ds9_name(planned[role], what=f"{role} frame")
     refuse_to_replace(planned.values(), overwrite=overwrite, hint=LISTENER_OVERWRITE_HINT)
-    frame = _frame_showing(transport, image, wait)
-    if frame is None:
-        frames = transport.get("frame all").split()
-        empty = False
-        if frames:
-            size = transport.get("fits size").split()
-            empty = not size or all(s == b"0" for s in size)
-        if not empty:
-            transport.set("frame new")
-        transport.set(f"fits {ds9_word(image, what='image')}")
-    shown = transport.get("regions -format ds9 -system image").decode(errors="replace")
-    if not any(
-        line.strip() and not line.lstrip().startswith(("#", "global", "image"))
-        for line in shown.splitlines()
-    ):
-        transport.set("regions", text.encode())
-    return actions.detect(transport, params=params, regions_text=text, overwrite=overwrite)
+    return detect_in_frame_of(
+        transport, image, text, params=params, wait=wait, overwrite=overwrite
+    )

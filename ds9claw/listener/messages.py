@@ -17,7 +17,6 @@ Pure functions: no SAMP, no DS9, no files written.
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 from collections.abc import Mapping
@@ -26,7 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from ..convert import to_bool
 from ..errors import InputError, ParameterError
+from ..parameters import PARAMETERS, DetectionParameters
 
 __all__ = [
     "DETECTION_KEYS",
@@ -114,7 +115,7 @@ def text_value(
 
 
 def truth_value(text: str, key: str) -> bool:
-    """Parse a SAMP boolean (``"1"``/``"0"``, ``"true"``/``"false"``, ``"yes"``/``"no"``).
+    """Parse a SAMP boolean (the spellings of `ds9claw.convert.to_bool`).
 
     Parameters
     ----------
@@ -132,12 +133,7 @@ def truth_value(text: str, key: str) -> bool:
     ParameterError
         Anything else.
     """
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ParameterError(f"parameter '{key}' must be 1 or 0 (true/false), got {text!r}")
+    return to_bool(text, f"parameter '{key}'")
 
 
 def file_url_to_path(url: str, *, what: str, max_bytes: int) -> Path:
@@ -217,35 +213,9 @@ def path_to_file_url(path: str | os.PathLike[str]) -> str:
     return "file://localhost" + absolute.as_uri()[len("file://") :]
 
 
-#: Detection parameters a message may carry: name -> (field of DetectionParameters, kind).
-DETECTION_KEYS: dict[str, tuple[str, str]] = {
-    "sigma": ("sigma", "float"),
-    "lsigma": ("lsigma", "float"),
-    "usigma": ("usigma", "float"),
-    "box-size": ("box_size", "int"),
-    "box-frac": ("box_frac", "float"),
-    "median-filter": ("median_filter", "int"),
-    "minpixarea": ("minpixarea", "int"),
-    "min-area": ("min_area", "int"),
-    "smooth-in-advance": ("smooth_in_advance", "float"),
-    "smooth": ("smooth", "float"),
-    "smooth-cutoff": ("smooth_cutoff", "float"),
-    "ignore-background": ("ignore_background", "bool"),
-}
-
-
-def _number(text: str, key: str, kind: str) -> float | int:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ParameterError(f"parameter '{key}' must be a number, got {text[:40]!r}") from None
-    if not math.isfinite(value):
-        raise ParameterError(f"parameter '{key}' must be finite, got {text[:40]!r}")
-    if kind == "int":
-        if value != int(value):
-            raise ParameterError(f"parameter '{key}' must be a whole number, got {text!r}")
-        return int(value)
-    return value
+#: Detection parameters a message may carry: key -> (field of DetectionParameters, kind),
+#: derived from `ds9claw.parameters.PARAMETERS`.
+DETECTION_KEYS: dict[str, tuple[str, str]] = {p.key: (p.name, p.kind) for p in PARAMETERS}
 
 
 def detection_parameters(
@@ -274,18 +244,12 @@ def detection_parameters(
     """
     from dataclasses import replace
 
-    from ..detect import DetectionParameters
-
     limits = limits or Limits()
     changes: dict[str, Any] = {}
-    for key, (name, kind) in DETECTION_KEYS.items():
-        text = text_value(params, key, limit=limits.max_value)
-        if text is None:
-            continue
-        if kind == "bool":
-            changes[name] = truth_value(text, key)
-        else:
-            changes[name] = _number(text, key, kind)
+    for description in PARAMETERS:
+        text = text_value(params, description.key, limit=limits.max_value)
+        if text is not None:
+            changes[description.name] = description.convert(text, f"parameter '{description.key}'")
     result = replace(base or DetectionParameters(), **changes)
     try:
         return result.validate()

@@ -8,7 +8,7 @@
   as the DS9 menu entry does;
 * answers ``ds9claw.detect`` (detection on a local file; reply: urls of the seed and mask
   files and pixel counts) and ``ds9claw.commit`` (DQ commit into a rate file; reply:
-  pixels flagged, backup url), see `ds9claw.samp.handlers`.
+  pixels flagged, backup url), see `ds9claw.listener.handlers`.
 
 Safety: standard profile only (pyvo's client, never the web profile; every MType is
 declared ``x-samp.mostly-harmless=0`` so hubs keep web-profile clients away from it);
@@ -44,6 +44,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import Ds9ClawError, InputError, TransportError
+from ..sampclient import BoundedHubProxy, locate_hub, samp_module
 from .handlers import (
     HandlerSettings,
     RememberedImage,
@@ -54,7 +55,6 @@ from .handlers import (
     image_load_message,
     region_for,
 )
-from .hub import BoundedHubProxy, locate_hub, samp_module
 from .messages import path_to_file_url
 
 __all__ = ["HOMEPAGE", "MTYPES", "Ds9ClawListener", "ShowSettings"]
@@ -106,17 +106,17 @@ def _client_class() -> type:
     class _ListenerClient(base):  # type: ignore[misc, valid-type]
         listener: Ds9ClawListener
 
-        def receive_call(self, private_key, sender_id, msg_id, message):  # noqa: D102
+        def receive_call(self, private_key, sender_id, msg_id, message):
             if private_key == self.get_private_key():
                 self.listener._on_call(self, sender_id, msg_id, message)
             return ""
 
-        def receive_notification(self, private_key, sender_id, message):  # noqa: D102
+        def receive_notification(self, private_key, sender_id, message):
             if private_key == self.get_private_key():
                 self.listener._on_notification(self, sender_id, message)
             return ""
 
-        def receive_response(self, private_key, responder_id, msg_tag, response):  # noqa: D102
+        def receive_response(self, private_key, responder_id, msg_tag, response):
             return ""
 
     return _ListenerClient
@@ -139,7 +139,7 @@ class Ds9ClawListener:
     Parameters
     ----------
     hub : str, path-like or None
-        Hub lockfile (see `ds9claw.samp.hub.locate_hub`); default ``SAMP_HUB`` or
+        Hub lockfile (see `ds9claw.sampclient.locate_hub`); default ``SAMP_HUB`` or
         ``~/.samp``.
     settings : HandlerSettings, optional
         Region template, detection parameters, output directory, overwrite, limits.

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import TransportError
+from .errors import TransportError
 
 __all__ = [
     "SAMP_STATUS_ERROR",
@@ -109,14 +109,14 @@ class _BoundedTransport(xmlrpc.client.Transport):
         self._timeout = timeout
         self._parser_factory = _safe_parser_factory()
 
-    def make_connection(self, host: Any) -> Any:  # noqa: D102
+    def make_connection(self, host: Any) -> Any:
         connection = super().make_connection(host)
         connection.timeout = self._timeout
         if connection.sock is not None:
             connection.sock.settimeout(self._timeout)
         return connection
 
-    def getparser(self) -> Any:  # noqa: D102
+    def getparser(self) -> Any:
         if self._parser_factory is None:
             return super().getparser()
         return self._parser_factory(self._use_datetime, self._use_builtin_types)
@@ -259,7 +259,7 @@ class BoundedHubProxy(_proxy_base()):  # type: ignore[misc]
         super().__init__()
         self.timeout = float(timeout)
 
-    def connect(  # noqa: D417
+    def connect(
         self,
         hub: Any = None,
         hub_params: Mapping[str, str] | None = None,
@@ -562,7 +562,7 @@ def _hub_class() -> type:
         _delivery_locks: dict[str, threading.Lock]
         _delivery_guard = threading.Lock()
 
-        def _retry_method(self, recipient_private_key, recipient_public_id, *args):  # noqa: D102
+        def _retry_method(self, recipient_private_key, recipient_public_id, *args):
             with self._delivery_guard:
                 if not hasattr(self, "_delivery_locks"):
                     self._delivery_locks = {}
@@ -570,13 +570,13 @@ def _hub_class() -> type:
             with lock:  # one delivery at a time through the client's proxy
                 return super()._retry_method(recipient_private_key, recipient_public_id, *args)
 
-        def _get_new_hub_msg_id(self, sender_public_id, sender_msg_id):  # noqa: D102
+        def _get_new_hub_msg_id(self, sender_public_id, sender_msg_id):
             msg_id = super()._get_new_hub_msg_id(sender_public_id, sender_msg_id)
             if sender_msg_id == "samp::sync::call":
                 self._sync_msg_ids_heap[msg_id] = None  # before the call goes out
             return msg_id
 
-        def _call_and_wait(self, private_key, recipient_id, message, timeout):  # noqa: D102
+        def _call_and_wait(self, private_key, recipient_id, message, timeout):
             self._update_last_activity_time(private_key)
             if private_key not in self._private_keys:
                 raise errors.SAMPProxyError(5, f"Private-key {private_key} expired or invalid.")

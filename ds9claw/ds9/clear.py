@@ -1,0 +1,81 @@
+"""The Clear action: delete the seed and mask frames ds9claw made.
+
+See `ds9claw.ds9.actions` for the DS9 facts these rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .frames import _current, _describe_frame, _frames, _goto, _role
+from .transport import Transport
+
+__all__ = ["ClearReport", "clear_frames"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClearReport:
+    """What `clear_frames` did.
+
+    Attributes
+    ----------
+    deleted : list of int
+        Frames deleted.
+    current : int or None
+        The frame current afterwards.
+    """
+
+    deleted: list[int]
+    current: int | None
+
+    def summary(self) -> str:
+        """One line telling the observer what happened."""
+        if not self.deleted:
+            return "ds9claw: no ds9claw frame to clear"
+        listing = ", ".join(str(f) for f in self.deleted)
+        return f"ds9claw: deleted {len(self.deleted)} ds9claw frame(s): {listing}"
+
+
+def clear_frames(transport: Transport) -> ClearReport:
+    """Delete every seed and mask frame made by ds9claw; untile when one frame is left.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    ClearReport
+    """
+    frames = _frames(transport)
+    if not frames:
+        return ClearReport(deleted=[], current=None)
+    start = _current(transport)
+    role, source = _role(transport)
+    deleted: list[int] = []
+    back = start
+    for frame in frames:
+        _goto(transport, frame)
+        this_role, _this_source = _role(transport)
+        if this_role in ("seed", "mask"):
+            transport.set(f"frame delete {frame}")
+            deleted.append(frame)
+        elif (
+            role in ("seed", "mask")
+            and this_role is None
+            and source
+            and (_describe_frame(transport, frame).source_id == source)
+        ):
+            back = frame
+    remaining = _frames(transport)
+    current = None
+    if remaining:
+        current = back if back in remaining else remaining[0]
+        _goto(transport, current)
+        if len(remaining) == 1:
+            transport.set("tile no")
+    return ClearReport(deleted=deleted, current=current)

@@ -1,0 +1,423 @@
+"""The Detect claws action: detect in the image frame, show seed and mask, write them.
+
+See `ds9claw.ds9.actions` for the DS9 facts these rely on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, RegionError
+from ..names import product_names, stem_of
+from ..parameters import describe
+from .frames import (
+    OVERWRITE_HINT,
+    ROLE_KEY,
+    SOURCE_KEY,
+    SOURCE_NAME_KEY,
+    FrameRef,
+    _current,
+    _frames,
+    _goto,
+    _image_frame,
+    _move,
+    _product_frames,
+    _text,
+    split_file_spec,
+)
+from .names import check_ds9_name, ds9_word
+from .transport import Transport
+
+__all__ = ["DetectReport", "detect", "show_products"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class DetectReport:
+    """What `detect` did.
+
+    Attributes
+    ----------
+    image : FrameRef
+        The image frame.
+    seed_frame, mask_frame : int
+        Frames showing the seed and the mask.
+    reused : bool
+        True when the frames of an earlier run were reused.
+    n_masked : int
+        Pixels in the mask.
+    n_regions : int
+        Include shapes used.
+    n_exclude : int
+        Exclusion shapes honoured.
+    rms : float
+        Noise used in the threshold.
+    seed_path, mask_path : pathlib.Path or None
+        Products written beside the image file (None when the frame has no file).
+    params : object
+        The `ds9claw.detect.DetectionParameters` used.
+    timings : dict of str to float
+        Seconds per step.
+    notes : list of str
+        Remarks for the observer.
+    """
+
+    image: FrameRef
+    seed_frame: int
+    mask_frame: int
+    reused: bool
+    n_masked: int
+    n_regions: int
+    n_exclude: int
+    rms: float
+    seed_path: Path | None
+    mask_path: Path | None
+    params: object
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Lines telling the observer what happened."""
+        p = self.params
+        lines = [
+            f"ds9claw: detected claws in {self.image.label}: {self.n_masked} pixels masked "
+            f"inside {self.n_regions} region(s)"
+            + (f" minus {self.n_exclude} excluded" if self.n_exclude else "")
+            + f" ({describe(p)}; rms={self.rms:.4g})",
+            f"  seed in frame {self.seed_frame}, 0/1 mask in frame {self.mask_frame}"
+            + (" (frames reused)" if self.reused else " (new frames)"),
+        ]
+        if self.seed_path is not None and self.mask_path is not None:
+            lines.append(f"  wrote {self.seed_path}")
+            lines.append(f"  wrote {self.mask_path}")
+        else:
+            lines.append("  nothing written: the frame has no file on disk")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _count_shapes(text: str) -> tuple[int, int]:
+    from ..regions import RegionSource, parse_region_text
+
+    shapes = parse_region_text(RegionSource.from_text(text, name="DS9"))
+    include = sum(1 for s in shapes if s.has_area and s.include)
+    exclude = sum(1 for s in shapes if s.has_area and not s.include)
+    return include, exclude
+
+
+def _frame_fits(data, header, role: str, ref: FrameRef) -> bytes:
+    from astropy.io import fits
+
+    hdr = fits.Header()
+    if header is not None:
+        for card in header.cards:
+            if card.keyword in ("", "COMMENT", "HISTORY"):
+                continue
+            try:
+                hdr.append(card)
+            except (ValueError, KeyError):  # pragma: no cover - odd cards
+                continue
+    hdr[ROLE_KEY] = (role, "ds9claw frame: seed or mask")
+    hdr[SOURCE_KEY] = (ref.source_id, "ds9claw: id of the image frame's file")
+    hdr[SOURCE_NAME_KEY] = (ref.path.name if ref.path else ref.spec or f"frame {ref.frame}")[:60]
+    hdu = fits.PrimaryHDU(data=data, header=hdr)
+    buffer = io.BytesIO()
+    hdu.writeto(buffer, output_verify="silentfix")
+    return buffer.getvalue()
+
+
+def _read_dq(path: Path, shape: tuple[int, int], ext: str):
+    """DQ array of the file an image frame came from (None when it has none)."""
+    import numpy as np
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
+            if "DQ" not in hdul:
+                return None
+            dq = hdul["DQ"].data
+    except (OSError, ValueError, KeyError) as error:
+        _log.warning("cannot read the DQ of %s (%s): all pixels taken as valid", path, error)
+        return None
+    if dq is None or dq.shape != tuple(shape):
+        return None
+    return np.asarray(dq).astype(np.uint32, copy=False)
+
+
+def show_products(  # noqa: C901 (to split: see issue 12, part 3)
+    transport: Transport,
+    ref: FrameRef,
+    seed_bytes: bytes,
+    mask_bytes: bytes,
+    *,
+    names: tuple[str, str],
+    frames: Sequence[int] | None = None,
+) -> tuple[int, int, bool, list[str]]:
+    """Show seed and mask in the two frames after the image frame; return to the image frame.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    ref : FrameRef
+        The image frame.
+    seed_bytes, mask_bytes : bytes
+        FITS files to show (with ``CLAWROLE``/``CLAWSRCH`` keywords).
+    names : tuple of str
+        File names DS9 shows for the two frames.
+    frames : sequence of int, optional
+        DS9's frame order if already known.
+
+    Returns
+    -------
+    seed_frame, mask_frame : int
+    reused : bool
+    notes : list of str
+    """
+    notes: list[str] = []
+    order = list(frames) if frames is not None else _frames(transport)
+    found = _product_frames(transport, ref, order)
+    reused = len(found) == 2
+    tiled = _text(transport, "tile") == "yes"
+    if not reused and tiled:
+        # DS9 fails to lay out a new frame in a manual grid that is full (xx(3) error)
+        transport.set("tile grid mode automatic")
+    for role in ("seed", "mask"):
+        if role not in found:
+            transport.set("frame new")
+            found[role] = _current(transport)
+            order.append(found[role])
+    for frame, after in ((found["seed"], ref.frame), (found["mask"], found["seed"])):
+        if order.index(frame) != order.index(after) + 1:
+            _move(transport, frame, after)
+            order = _frames(transport)
+
+    # each tile command re-lays out and redraws every frame (30-40 ms for three
+    # 2048 x 2048 frames): send them only when the layout is not already ours
+    grid = "manual" if len(order) == 3 else "automatic"
+    relaid = not reused
+    if not (
+        reused
+        and tiled
+        and _text(transport, "tile mode") == "grid"
+        and _text(transport, "tile grid mode") == grid
+        # DS9 answers only the row count of 'tile grid layout'
+        and (grid == "automatic" or _text(transport, "tile grid layout") == "1")
+    ):
+        relaid = True
+        transport.set("tile mode grid")
+        transport.set(f"tile grid mode {grid}")
+        if grid == "manual":
+            transport.set("tile grid layout 3 1")
+        transport.set("tile yes")
+    if grid == "automatic":
+        notes.append(
+            f"DS9 has {len(order)} frames: tiled automatically (the 3 x 1 layout needs exactly 3)"
+        )
+
+    for role, payload, name in (("seed", seed_bytes, names[0]), ("mask", mask_bytes, names[1])):
+        _goto(transport, found[role])
+        # scale an empty new frame first, so DS9 draws the data once; a reused frame
+        # keeps the scale it was given (each change redraws 2048 x 2048 pixels)
+        if not reused or _text(transport, "scale mode") != "minmax":
+            transport.set("scale linear")
+            transport.set("scale mode minmax")
+        transport.set(f"fits {ds9_word(name, what=f'{role} frame')}", payload)
+    _goto(transport, ref.frame)
+    if _text(transport, "scale mode") != "zscale":
+        transport.set("scale mode zscale")
+    if _text(transport, "lock frame") != "image":
+        transport.set("lock frame image")
+    if relaid:
+        # let DS9 lay the frames out before it computes the zoom that fits them
+        transport.set("tcl {update idletasks}")
+    transport.set("zoom to fit")
+    return found["seed"], found["mask"], reused, notes
+
+
+def _fetch_inputs(transport: Transport, want_regions: bool) -> tuple[str | None, bytes]:
+    regions = None
+    if want_regions:
+        regions = transport.get("regions -format ds9 -system image").decode(errors="replace")
+    return regions, transport.get("fits")
+
+
+def detect(
+    transport: Transport,
+    *,
+    params=None,
+    suffix: str | None = None,
+    write: bool = True,
+    regions_text: str | None = None,
+    overwrite: bool = False,
+) -> DetectReport:
+    """Detect claws in DS9's image frame inside its regions, and show seed and mask.
+
+    The image and regions are read from DS9 while the numerical modules load, and the
+    products are written to disk while DS9 loads the seed and mask frames.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    params : ds9claw.detect.DetectionParameters, optional
+        Detection parameters (default: the defaults).
+    suffix : str, optional
+        Product suffix (default ``_claws_seed_image``).
+    write : bool
+        Write the products beside the image file when the frame came from one.
+    regions_text : str, optional
+        DS9 region text to use instead of the frame's regions (for example from a
+        region file).
+    overwrite : bool
+        The operator allows replacing files ds9claw did not write at the product paths
+        (its own earlier products are always replaced; see
+        `ds9claw.overwrite.refuse_to_replace`).
+
+    Returns
+    -------
+    DetectReport
+
+    Raises
+    ------
+    InputError
+        No image, a cube, no include region, a sky region without WCS, bad parameters,
+        product names DS9 cannot load (`ds9claw.ds9.names`).
+    OutputExistsError
+        A file ds9claw did not write is at a product path and ``overwrite`` is false
+        (checked before anything is computed or shown).
+    TransportError
+        DS9 stopped answering.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ref, frames = _image_frame(transport)
+    timings["ds9 query"] = time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-io") as pool:
+        # DS9 answers (a few tens of ms) while this thread imports numpy/astropy/scipy
+        fetched = pool.submit(_fetch_inputs, transport, regions_text is None)
+        t = time.perf_counter()
+        import numpy as np
+        from astropy.io import fits  # noqa: F401  (imported here to overlap with DS9's reply)
+
+        from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
+        from ..detect import DetectionParameters
+        from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..overwrite import refuse_to_replace
+        from ..regions import RegionSource
+
+        params = (params or DetectionParameters()).validate()
+        suffix = suffix or DEFAULT_SUFFIX
+        if not suffix or "/" in suffix or os.sep in suffix:
+            raise InputError(f"output suffix {suffix!r} must be a name without '/'")
+        writing = write and ref.path is not None
+        if writing:
+            assert ref.path is not None
+            planned = output_paths(ref.path, suffix)
+            names = (str(planned["seed"]), str(planned["mask"]))
+        else:
+            stem = stem_of(split_file_spec(ref.spec)[0]) if ref.spec else f"frame{ref.frame}"
+            names = product_names(stem, suffix)
+        # both checks come before anything is computed, shown or written
+        for role, name in zip(("seed", "mask"), names, strict=True):
+            check_ds9_name(name, what=f"{role} frame")
+        if writing:
+            refuse_to_replace(planned.values(), overwrite=overwrite, hint=OVERWRITE_HINT)
+        timings["imports"] = time.perf_counter() - t
+        fetched_regions, image_bytes = fetched.result()
+
+    if regions_text is None:
+        regions_text = fetched_regions or ""
+        region_name = f"DS9 frame {ref.frame} regions"
+    else:
+        region_name = "regions given"
+    n_include, n_exclude = _count_shapes(regions_text)
+    if n_include == 0:
+        if n_exclude:
+            raise RegionError(
+                f"{region_name}: only exclusion shapes ({n_exclude}); draw an include polygon "
+                "around the claw (Region > Shape > Polygon; uncheck Region > Properties > "
+                "Exclude), then run Detect claws again"
+            )
+        raise RegionError(
+            f"no region drawn on DS9 {ref.label}: draw a polygon around the claw "
+            "(Region > Shape > Polygon), then run Detect claws again"
+        )
+
+    t = time.perf_counter()
+    exposure = exposure_from_bytes(image_bytes, name=f"DS9 {ref.label}", read_dq=False)
+    del image_bytes
+    if ref.path is not None:
+        exposure.dq = _read_dq(ref.path, exposure.shape, ref.ext)
+        exposure.path = ref.path
+    timings["read image"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    source = RegionSource.from_text(regions_text, name=region_name)
+    result = detect_exposure(exposure, include=[source], params=params)
+    timings["detect"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    header = product_header(
+        exposure,
+        provenance_cards(
+            params,
+            source=str(ref.path or ref.spec or f"frame {ref.frame}"),
+            include=[source],
+            result=result,
+        ),
+    )
+    seed_fits = _frame_fits(np.asarray(result.seed, dtype=np.float32), header, "seed", ref)
+    mask_fits = _frame_fits(np.asarray(result.mask, dtype=np.uint8), header, "mask", ref)
+    timings["encode"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-write") as pool:
+        # the products go to disk while DS9 loads the frames
+        written = (
+            pool.submit(
+                write_products,
+                exposure,
+                result,
+                source=ref.path,
+                include=[source],
+                suffix=suffix,
+                overwrite=overwrite,
+            )
+            if writing
+            else None
+        )
+        seed_frame, mask_frame, reused, notes = show_products(
+            transport, ref, seed_fits, mask_fits, names=names, frames=frames
+        )
+        timings["display"] = time.perf_counter() - t
+        seed_path = mask_path = None
+        if written is not None:
+            paths = written.result()
+            seed_path, mask_path = paths["seed"], paths["mask"]
+    timings["total"] = time.perf_counter() - t0
+    return DetectReport(
+        image=ref,
+        seed_frame=seed_frame,
+        mask_frame=mask_frame,
+        reused=reused,
+        n_masked=int(result.n_masked),
+        n_regions=n_include,
+        n_exclude=n_exclude,
+        rms=float(result.rms_value),
+        seed_path=seed_path,
+        mask_path=mask_path,
+        params=params,
+        timings=timings,
+        notes=notes,
+    )

@@ -1,0 +1,139 @@
+"""The Analysis-menu machinery: list DS9's analysis tasks and run one as a menu click does.
+
+See `ds9claw.ds9.actions` for the DS9 facts these rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from ..errors import InputError, TransportError
+from .names import ds9_word
+from .transport import Transport
+
+__all__ = ["analysis_tasks", "run_analysis_task"]
+
+_log = logging.getLogger(__name__)
+
+
+def analysis_tasks(transport: Transport) -> list[str]:
+    """Names of the Analysis-menu tasks DS9 has loaded, in DS9's task order.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    list of str
+        Task names; ``analysis task <i>`` runs ``names[i]``.
+    """
+    try:
+        listing = transport.get("analysis task").decode(errors="replace")
+    except TransportError:
+        transport.get("version")  # DS9 8.4 fails on this while no task is loaded
+        return []
+    names: list[str] = []
+    for line in listing.splitlines():
+        number, _, label = line.partition(" ")
+        if number.isdigit():
+            names.append(label.strip())
+    return names
+
+
+def _tcl_value(transport: Transport, expression: str, scratch: Path) -> str:
+    """Evaluate a Tcl expression in DS9 and return its value (DS9 writes it to a file).
+
+    DS9 writes the value to a temporary name and renames it, so the file appears
+    complete.  A DS9 busy inside a snapshot or a task start has been seen to acknowledge
+    the request a moment before running it, so the file is awaited briefly, and the
+    request sent once more before giving up with a `TransportError`.
+    """
+    out = scratch / f".ds9claw-tcl-{os.getpid()}-{time.monotonic_ns()}.out"
+    part = out.with_suffix(".part")
+    part_word, out_word = ds9_word(part, what="scratch file"), ds9_word(out, what="scratch file")
+    script = (
+        f"set __ds9claw [open {part_word} w]; puts -nonewline $__ds9claw [{expression}]; "
+        f"close $__ds9claw; file rename -force {part_word} {out_word}"
+    )
+    try:
+        for _attempt in range(2):
+            transport.set("tcl", script.encode())
+            deadline = time.monotonic() + 2.0
+            while not out.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if out.exists():
+                return out.read_text()
+        raise TransportError(
+            f"DS9 {transport.target!r} acknowledged a Tcl request but did not run it; "
+            "close its dialogs and try again"
+        )
+    finally:
+        out.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
+
+
+def run_analysis_task(
+    transport: Transport, name: str, *, timeout: float = 120.0, scratch: Path | None = None
+) -> str:
+    """Run an Analysis-menu entry as a click would (``analysis task <n>``), wait, return its text.
+
+    Only for entries without a parameter dialog: DS9 serves no XPA request while an
+    XPA-started task shows a dialog.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9 (on this machine: DS9 writes the task state to ``scratch``).
+    name : str
+        The entry's label (``"Detect claws"``).
+    timeout : float
+        Seconds to wait for the task to end.
+    scratch : pathlib.Path, optional
+        Directory DS9 and this process share (default: a new private temporary directory).
+
+    Returns
+    -------
+    str
+        The task's text output as DS9 shows it.
+
+    Raises
+    ------
+    InputError
+        No such entry is loaded.
+    TransportError
+        The task did not end within ``timeout``.
+    """
+    import tempfile
+
+    if scratch is None:
+        # DS9 writes the answers by name: in a private directory nobody can plant a link
+        with tempfile.TemporaryDirectory(prefix="ds9claw-task-") as private:
+            return run_analysis_task(transport, name, timeout=timeout, scratch=Path(private))
+    names = analysis_tasks(transport)
+    if name not in names:
+        raise InputError(
+            f"DS9 has no analysis task {name!r}: load the analysis file first "
+            "(ds9claw analysis install)"
+        )
+    index = names.index(name)
+    window = f".atmenu{index}txt.text"
+    before = ""
+    if _tcl_value(transport, f"winfo exists {window}", scratch) == "1":
+        before = _tcl_value(transport, f"{window} get 1.0 end", scratch)
+    transport.set(f"analysis task {index}")
+    deadline = time.monotonic() + timeout
+    while _tcl_value(transport, f"info exists ianalysis(menu,{index},pid)", scratch) == "1":
+        if time.monotonic() > deadline:
+            raise TransportError(f"analysis task {name!r} still running after {timeout:g} s")
+        time.sleep(0.02)
+    if _tcl_value(transport, f"winfo exists {window}", scratch) != "1":
+        return ""
+    text = _tcl_value(transport, f"{window} get 1.0 end", scratch)
+    return (
+        text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text
+    )

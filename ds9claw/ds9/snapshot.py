@@ -1,0 +1,129 @@
+"""The Save snapshot action: the three-panel view as PNG and EPS.
+
+See `ds9claw.ds9.actions` for the DS9 facts these rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, TransportError
+from ..names import snapshot_base
+from ..safeio import atomic_write
+from .frames import FrameRef, _frames, _goto, _product_frames, _text, image_frame
+from .names import check_ds9_name, ds9_word
+from .transport import Transport
+
+__all__ = ["SnapshotReport", "snapshot"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class SnapshotReport:
+    """What `snapshot` wrote.
+
+    Attributes
+    ----------
+    image : FrameRef
+        The image frame.
+    paths : list of pathlib.Path
+        Files written (PNG, EPS).
+    """
+
+    image: FrameRef
+    paths: list[Path]
+
+    def summary(self) -> str:
+        """Lines telling the observer what happened."""
+        return (
+            "ds9claw: saved the view of "
+            + self.image.label
+            + "\n"
+            + "\n".join(f"  wrote {p}" for p in self.paths)
+        )
+
+
+def snapshot(
+    transport: Transport,
+    *,
+    output: str | Path | None = None,
+    formats: Sequence[str] = ("png", "eps"),
+    width: int = 1200,
+    height: int = 350,
+) -> SnapshotReport:
+    """Save the three-panel view as ``<stem>_claws.png`` (and ``.eps``) beside the image.
+
+    DS9's canvas is set to ``width`` x ``height`` for the snapshot (the size of the
+    command this replaces) and put back afterwards.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    output : str or pathlib.Path, optional
+        Base name (without extension) of the files; default ``<dir>/<stem>_claws``
+        beside the image file.
+    formats : sequence of str
+        ``png``, ``eps`` (any of DS9's ``saveimage`` formats but ``fits``).
+    width, height : int
+        Canvas size for the snapshot in screen pixels.
+
+    Returns
+    -------
+    SnapshotReport
+
+    Raises
+    ------
+    InputError
+        No file to name the snapshot after and no ``output``, or no seed/mask frames.
+    """
+    ref = image_frame(transport)
+    found = _product_frames(transport, ref, _frames(transport))
+    _goto(transport, ref.frame)
+    if len(found) < 2:
+        raise InputError(f"no seed and mask frames for {ref.label}: run Claws > Detect claws first")
+    if output is None:
+        if ref.path is None:
+            raise InputError(
+                f"DS9 {ref.label} has no file to name the snapshot after: give --output BASE"
+            )
+        base = snapshot_base(ref.path)
+    else:
+        base = Path(output).expanduser()
+        if base.suffix.lower() in {"." + f for f in formats}:
+            base = base.with_suffix("")
+    check_ds9_name(base, what="snapshot file")  # DS9 is given its name to write it
+    base.parent.mkdir(parents=True, exist_ok=True)
+    old_w, old_h = _text(transport, "width"), _text(transport, "height")
+    paths: list[Path] = []
+    try:
+        transport.set(f"width {int(width)}")
+        transport.set(f"height {int(height)}")
+        # lay the canvas out at its new size before fitting; bring DS9 to the front so
+        # that the window grab of 'saveimage png' sees no other window over it
+        transport.set("tcl", b"update idletasks\nraise $ds9(top)\nupdate idletasks\n")
+        transport.set("zoom to fit")
+        for fmt in formats:
+            fmt = fmt.lower()
+            if fmt == "png":
+                # Debian's DS9 does not load the Tk package that grabs the window
+                transport.set("tcl {catch {package require img::window}}")
+            path = base.parent / f"{base.name}.{fmt}"
+            # DS9 writes into a temporary file ds9claw created (O_EXCL, random name, never
+            # a link), which is checked again before it is renamed into place
+            with atomic_write(path) as tmp:
+                transport.set(f"saveimage {fmt} {ds9_word(tmp, what='snapshot file')}")
+                if not tmp.is_file() or tmp.stat().st_size == 0:
+                    raise TransportError(f"DS9 did not write the {fmt} snapshot {path}")
+            paths.append(path)
+    finally:
+        if old_w.isdigit() and old_h.isdigit():
+            transport.set(f"width {old_w}")
+            transport.set(f"height {old_h}")
+            transport.set("tcl {update idletasks}")
+            transport.set("zoom to fit")
+    return SnapshotReport(image=ref, paths=paths)
