@@ -43,9 +43,9 @@ from .preview_inputs import (
 )
 
 __all__ = [
-    "MaskSpec",
     "QUICK_LOOK",
     "QUICK_LOOK_STEP",
+    "MaskSpec",
     "MosaicPair",
     "PreviewGroup",
     "SkyBox",
@@ -342,7 +342,7 @@ def _resample(models: list[Any], parameters: Mapping[str, Any]) -> Any:
 
     try:
         step = ResampleStep(**parameters)
-    except Exception as error:  # noqa: BLE001 - stpipe's config validation
+    except Exception as error:
         raise ParameterError(f"ResampleStep refused the parameters: {error}") from None
     library = ModelLibrary(models, on_disk=False)
     quiet = logging.getLogger("stpipe")

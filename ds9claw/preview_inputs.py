@@ -242,7 +242,7 @@ def _open_cal(path: Path) -> Any:
             warnings.simplefilter("always")
             model = datamodels.ImageModel(str(path))
             _ = model.data, model.dq
-    except Exception as error:  # noqa: BLE001 - stdatamodels raises many kinds on bad files
+    except Exception as error:
         raise InputError(
             f"{path} cannot be read as a JWST ImageModel ({type(error).__name__}: {error})"
         ) from None

@@ -338,7 +338,7 @@ def test_no_crds_lookup_and_no_network(visit, tmp_path, monkeypatch):
 
 def test_a_sky_box_off_the_exposures_is_a_clear_error(visit):
     box = SkyBox(ra=10.0, dec=20.0, width=3.0, height=3.0)
-    with pytest.raises(InputError, match="no pixel covered by the exposures.*sky box"):
+    with pytest.raises(InputError, match=r"no pixel covered by the exposures.*sky box"):
         preview_mosaics(visit.cal, REGION_TEMPLATE, sky_box=box, quick=True)
 
 
