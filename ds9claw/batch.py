@@ -143,7 +143,12 @@ def call_task(func: Callable, item: tuple) -> tuple[bool, Any, str]:
 
 
 def _name(item: tuple) -> str:
-    return str(item[0]) if item else ""
+    if not item:
+        return ""
+    first = item[0]
+    if isinstance(first, (tuple, list)):  # a group of files: named by its first
+        return str(first[0]) if first else ""
+    return str(first)
 
 
 def run_batch(
