@@ -218,40 +218,50 @@ def run_batch(
 
 
 def _run_pool(func: Callable, items: list[tuple], jobs: int, record) -> None:
-    """Local process pool; a pool broken by a dying worker is rebuilt and its tasks rerun."""
+    """Local process pool.
+
+    A worker that dies breaks the whole pool and every task in it, so the tasks lost
+    that way are run again each in a pool of its own (``jobs`` at a time): there a
+    death is that task's own, and a task whose worker dies twice on its own is failed.
+    """
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    deaths = dict.fromkeys(range(len(items)), 0)
-    pending = list(range(len(items)))
+    lost: list[int] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(call_task, func, item): i for i, item in enumerate(items)}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                ok, value, error = future.result()
+            except BrokenProcessPool:
+                lost.append(index)
+                continue
+            record(TaskResult(index, _name(items[index]), ok, value, error))
+    deaths = dict.fromkeys(lost, 0)
+    pending = sorted(lost)
+    if pending:
+        _log.warning("a worker died: running its %d lost task(s) again", len(pending))
     while pending:
-        lost: list[int] = []
-        with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
-            futures = {pool.submit(call_task, func, items[i]): i for i in pending}
+        chunk, pending = pending[:jobs], pending[jobs:]
+        pools = {i: ProcessPoolExecutor(max_workers=1) for i in chunk}
+        try:
+            futures = {pools[i].submit(call_task, func, items[i]): i for i in chunk}
             for future in as_completed(futures):
                 index = futures[future]
                 try:
                     ok, value, error = future.result()
                 except BrokenProcessPool:
-                    lost.append(index)
-                    continue
+                    deaths[index] += 1
+                    if deaths[index] < WORKER_DEATHS_ALLOWED:
+                        pending.append(index)
+                        continue
+                    ok, value = False, None
+                    error = "worker died twice running it (out of memory? killed?)"
                 record(TaskResult(index, _name(items[index]), ok, value, error))
-        pending = []
-        for index in sorted(lost):
-            deaths[index] += 1
-            if deaths[index] >= WORKER_DEATHS_ALLOWED:
-                record(
-                    TaskResult(
-                        index,
-                        _name(items[index]),
-                        False,
-                        None,
-                        f"worker died {deaths[index]} times running it (out of memory? killed?)",
-                    )
-                )
-            else:
-                _log.warning("a worker died; running %s again", _name(items[index]))
-                pending.append(index)
+        finally:
+            for single in pools.values():
+                single.shutdown(wait=True)
 
 
 def check_jobs(jobs: int) -> int:
