@@ -81,16 +81,24 @@ def run_on_scheduler(
                 )
                 done += 1
                 continue
-            except Exception as error:  # noqa: BLE001 - lost scheduler, cancelled ...
-                if client.status in ("running", "connecting") and _scheduler_alive(client):
-                    record(
-                        TaskResult(
-                            index, name, False, None, f"unexpected {type(error).__name__}: {error}"
-                        )
-                    )
-                    done += 1
-                    continue
+            except _CANCELLED:
+                # ds9claw never cancels its tasks: the client lost the scheduler
                 raise _lost(address, done, len(items)) from None
+            except Exception as error:  # noqa: BLE001 - one task's failure, not the batch's
+                if not _scheduler_alive(client):
+                    raise _lost(address, done, len(items)) from None
+                record(
+                    TaskResult(
+                        index,
+                        name,
+                        False,
+                        None,
+                        f"unexpected {type(error).__name__}: "
+                        f"{str(error).splitlines()[0] if str(error) else ''}",
+                    )
+                )
+                done += 1
+                continue
             record(TaskResult(index, name, ok, value, error))
             done += 1
     except (OSError, TimeoutError) as error:
@@ -101,6 +109,16 @@ def run_on_scheduler(
             client.close(timeout=2)
         except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
             _log.debug("closing the Dask client failed", exc_info=True)
+
+
+def _cancelled_errors() -> tuple[type[BaseException], ...]:
+    import asyncio
+    import concurrent.futures
+
+    return (asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
+_CANCELLED = _cancelled_errors()
 
 
 def _scheduler_alive(client) -> bool:

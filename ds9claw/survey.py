@@ -93,9 +93,9 @@ def plan_survey(
                 continue
             stem = path.name.split(".fits")[0]
             if stem.endswith("_cal"):
-                found[stem[:-4]] = path
+                found[str(path.parent / stem[:-4])] = path
             elif stem.endswith("_rate"):
-                found.setdefault(stem[:-5], path)
+                found.setdefault(str(path.parent / stem[:-5]), path)
     if not found:
         raise InputError(f"no *_cal.fits or *_rate.fits file matches {' '.join(patterns)}")
     rows = [_exposure_row(p, region_template, mask_template) for p in found.values()]

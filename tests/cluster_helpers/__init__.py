@@ -44,7 +44,14 @@ def make_visits(directory: Path, n_visits: int, size: int = 256) -> list[Path]:
         visit = make_example_visit(folder, size=size, seed=k)
         for exposure in visit.exposures:
             exposure.truth.unlink()
-        cals += [folder / e.cal.name for e in visit.exposures]
+            # visit k+1 of program 9999, observation 1: jw09999001<visit>_...
+            for path in (exposure.cal, exposure.rate):
+                path.rename(
+                    path.with_name(path.name.replace("jw09999001001", f"jw09999001{k + 1:03d}"))
+                )
+            cals.append(
+                folder / exposure.cal.name.replace("jw09999001001", f"jw09999001{k + 1:03d}")
+            )
     return cals
 
 
