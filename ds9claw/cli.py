@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "example",
     "commit",
+    "preview",
     "survey",
     "samp",
     "ds9",

@@ -26,6 +26,8 @@ _ACTIONS = (
     "clear",
     "find",
     "remove-candidates",
+    "preview",
+    "close-preview",
 )
 
 _EPILOG = """\
@@ -40,6 +42,9 @@ Actions (the entries of DS9's Analysis > Claws menu):
   find        find claw candidates in the exposures of all frames (3+ dithers of a
               detector) and draw them, dashed cyan, tag {ds9claw candidate}
   remove-candidates  delete every {ds9claw candidate} region (nothing else)
+  preview     before/after mosaics of the exposures in the frames with their masks
+              (jwst ResampleStep), side by side, holes in red
+  close-preview  delete the two preview frames, show the other frames again
 
 Target: --target takes DS9's title or its XPA address ($xpa_method in an analysis
 file); without it the single running DS9 is used.
@@ -266,6 +271,9 @@ def register(subparsers, parents=()) -> None:
         "remove-candidates", parents=list(parents), help="delete the drawn claw candidates"
     )
     _add_connection(p)
+    from .preview import add_ds9_preview_parsers
+
+    add_ds9_preview_parsers(actions, parents, _add_connection)
 
     for name in _ACTIONS:
         actions.choices[name].set_defaults(func=run)
@@ -402,6 +410,10 @@ def run(args: argparse.Namespace) -> int:
                 print(candidates.find_in_frames(transport).summary())
             else:
                 print(candidates.remove_candidates(transport).summary())
+        elif action in ("preview", "close-preview"):
+            from .preview import run_ds9_preview
+
+            run_ds9_preview(args, transport)
     finally:
         transport.close()
     return 0
