@@ -10,6 +10,7 @@ own too: a commit already in the rate file is found there and not made again.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 from collections.abc import Callable, Sequence
@@ -234,7 +235,6 @@ def run_survey(
         When the scheduler goes away (the manifest keeps every task finished before).
     """
     from .batch import run_batch
-    from .safeio import file_lock
     from .survey_manifest import read_manifest, write_manifest
 
     unknown = [s for s in steps if s not in STEPS]
@@ -242,7 +242,7 @@ def run_survey(
         raise InputError(f"unknown step {unknown[0]!r}: choose from {','.join(STEPS)}")
     options = options or {}
     manifest = Path(manifest)
-    with file_lock(manifest, timeout=0):
+    with _manifest_lock(manifest):
         table = read_manifest(manifest)
         for step in (s for s in STEPS if s in steps):
             func, items, rows = _step_items(table, step, options)
@@ -263,6 +263,19 @@ def run_survey(
                 on_result=on_result,
             )
     return table
+
+
+@contextlib.contextmanager
+def _manifest_lock(manifest: Path):
+    """One run per manifest at a time (across hosts too: `ds9claw.safeio.file_lock`)."""
+    from .safeio import file_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(manifest, timeout=0))
+        except TimeoutError as error:
+            raise InputError(f"another survey run is using the manifest: {error}") from None
+        yield
 
 
 def survey_summary(table) -> dict[str, dict[str, int]]:

@@ -211,3 +211,14 @@ def test_status_reports_failures_and_rerun_retries_only_them(visits, tmp_path, c
     assert "commit         0       0       8" in out
     assert f"find failed: {lonely}: " in out and "at least 3 dithers" in out
     assert f"detect failed: {lonely}: " in out and "no region file" in out
+
+
+def test_a_second_run_of_the_same_manifest_is_refused(visits, tmp_path):
+    from ds9claw.safeio import file_lock
+
+    root = copy_tree(visits, tmp_path / "data")
+    manifest = _plan(root)
+    before = manifest.read_bytes()
+    with file_lock(manifest), pytest.raises(InputError, match="another survey run is using"):
+        run_survey(manifest, steps=["detect"])
+    assert manifest.read_bytes() == before
