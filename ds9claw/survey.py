@@ -2,9 +2,11 @@
 
 `plan_survey` finds the cal/rate files, groups them by visit, detector and filter and
 pairs region files and masks by template.  `run_survey` runs the steps (``find`` per
-group, ``detect`` and ``commit`` per exposure) through `ds9claw.batch.run_batch` and
-writes the manifest atomically after every completed task, so a killed run loses
-nothing done and a rerun does only what is not done.  Steps are idempotent on their
+group, ``detect`` and ``commit`` per exposure) through `ds9claw.batch.run_batch`,
+records every completed task at once (a fsynced line in the manifest's journal,
+`ds9claw.survey_journal`) and rewrites the manifest atomically now and then and at the
+end of each step, so a killed run loses nothing done and a rerun does only what is not
+done.  Steps are idempotent on their
 own too: a commit already in the rate file is found there and not made again.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -181,21 +184,19 @@ def _step_items(table, step: str, options: dict) -> tuple[Callable, list[tuple],
     return commit_task, items, [[i] for i in todo]
 
 
-def _record(table, step: str, rows: list[int], result) -> None:
+def _outcomes(table, step: str, rows: list[int], result) -> list[tuple]:
+    """``(row, status, count, products, error)`` for the manifest rows a task completes."""
     if not result.ok:
-        for i in rows:
-            table[f"{step}_status"][i] = FAILED
-            table[f"{step}_error"][i] = result.error.replace("\n", " ")
-        return
+        reason = result.error.replace("\n", " ")
+        return [(i, FAILED, -1, "", reason) for i in rows]
     values = result.value if step == "find" else [result.value]
     by_path = {str(v[0]): v for v in values}
+    outcomes = []
     for i in rows:
         key = table["path"][i] if step != "commit" else table["rate"][i]
         _, count, product = by_path.get(str(key), values[0])
-        table[f"{step}_status"][i] = DONE
-        table[f"{step}_count"][i] = int(count)
-        table[f"{step}_products"][i] = str(product)
-        table[f"{step}_error"][i] = ""
+        outcomes.append((i, DONE, int(count), str(product), ""))
+    return outcomes
 
 
 def run_survey(
@@ -207,7 +208,7 @@ def run_survey(
     options: dict | None = None,
     show: bool | None = None,
 ):
-    """Run the steps not yet done; write the manifest after every completed task.
+    """Run the steps not yet done; record every completed task as it finishes.
 
     Parameters
     ----------
@@ -235,6 +236,7 @@ def run_survey(
         When the scheduler goes away (the manifest keeps every task finished before).
     """
     from .batch import run_batch
+    from .survey_journal import CHECKPOINT_SECONDS, append_entries
     from .survey_manifest import read_manifest, write_manifest
 
     unknown = [s for s in steps if s not in STEPS]
@@ -249,19 +251,32 @@ def run_survey(
             if not items:
                 continue
 
-            def on_result(result, step=step, rows=rows):
-                _record(table, step, rows[result.index], result)
-                write_manifest(table, manifest)
+            last = [time.monotonic()]
 
-            run_batch(
-                func,
-                items,
-                jobs=jobs,
-                scheduler=scheduler,
-                desc=step,
-                show=show,
-                on_result=on_result,
-            )
+            def on_result(result, step=step, rows=rows, last=last):
+                outcomes = _outcomes(table, step, rows[result.index], result)
+                for i, *values in outcomes:
+                    for field, value in zip(
+                        ("status", "count", "products", "error"), values, strict=True
+                    ):
+                        table[f"{step}_{field}"][i] = value
+                append_entries(manifest, step, [(table["path"][i], *v) for i, *v in outcomes])
+                if time.monotonic() - last[0] >= CHECKPOINT_SECONDS:
+                    write_manifest(table, manifest)
+                    last[0] = time.monotonic()
+
+            try:
+                run_batch(
+                    func,
+                    items,
+                    jobs=jobs,
+                    scheduler=scheduler,
+                    desc=step,
+                    show=show,
+                    on_result=on_result,
+                )
+            finally:
+                write_manifest(table, manifest)  # what finished, even when the batch ends early
     return table
 
 

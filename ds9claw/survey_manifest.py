@@ -149,11 +149,14 @@ def read_manifest(path: str | Path):
         if values.dtype.kind in "US":
             table[column] = [str(v) for v in values]
             table[column] = table[column].astype(object)
+    from .survey_journal import apply_journal
+
+    apply_journal(table, path)
     return table
 
 
 def write_manifest(table, path: str | Path) -> Path:
-    """Write the manifest atomically (temporary file, fsync, rename).
+    """Write the manifest atomically (temporary file, fsync, rename); drop its journal.
 
     Parameters
     ----------
@@ -177,4 +180,9 @@ def write_manifest(table, path: str | Path) -> Path:
         if copy[column].dtype.kind == "O":
             copy[column] = [str(v) for v in copy[column]]
     copy.write(out, format="ascii.ecsv")
-    return write_text_atomically(path, out.getvalue())
+    write_text_atomically(path, out.getvalue())
+    from .survey_journal import journal_path
+
+    # every line of the journal is in the table just written
+    journal_path(path).unlink(missing_ok=True)
+    return Path(path)

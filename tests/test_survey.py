@@ -23,6 +23,7 @@ from ds9claw.batch import BatchError
 from ds9claw.cli import main
 from ds9claw.errors import InputError
 from ds9claw.survey import plan_survey, run_survey
+from ds9claw.survey_journal import journal_path
 from ds9claw.survey_manifest import read_manifest, write_manifest
 
 N_VISITS = 2
@@ -111,11 +112,9 @@ def test_survey_on_scheduler_gives_the_same_products_and_manifest(visits, tmp_pa
         assert history_entries(rate) == 1
 
 
-def _done_commits(manifest: Path) -> int:
-    try:
-        return manifest.read_text().count(" committed ")
-    except FileNotFoundError:
-        return 0
+def _done(manifest: Path, step: str) -> int:
+    """Finished tasks of ``step`` as a rerun sees them (manifest and journal)."""
+    return list(read_manifest(manifest)[f"{step}_status"]).count("done")
 
 
 def test_killed_run_resumes_and_does_nothing_twice(visits, tmp_path):
@@ -127,13 +126,15 @@ def test_killed_run_resumes_and_does_nothing_twice(visits, tmp_path):
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
-    while _done_commits(manifest) < 2 and process.poll() is None:
+    while _done(manifest, "commit") < 2 and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    table = read_manifest(manifest)  # a complete manifest: written atomically
+    # the manifest is complete (written atomically), the journal has every finished task
+    assert journal_path(manifest).is_file()
+    table = read_manifest(manifest)
     done_before = [
         r for r, s in zip(table["rate"], table["commit_status"], strict=True) if s == "done"
     ]
@@ -141,6 +142,7 @@ def test_killed_run_resumes_and_does_nothing_twice(visits, tmp_path):
     stamps = {r: Path(r).stat().st_mtime_ns for r in done_before}
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
+    assert not journal_path(manifest).exists()  # folded into the manifest at the end
     table = read_manifest(manifest)
     assert {s for step in ("find", "detect", "commit") for s in table[f"{step}_status"]} == {"done"}
     for rate in table["rate"]:
@@ -164,7 +166,7 @@ def test_scheduler_going_away_ends_the_run_and_keeps_the_manifest(visits, tmp_pa
 
         def close_after_the_first_detection():
             while not stop.is_set():
-                if manifest.read_text().count("_zeroonemask.fits") > len(read_manifest(manifest)):
+                if _done(manifest, "detect") >= 1:
                     cluster.close()
                     return
                 stop.wait(0.01)

@@ -17,7 +17,8 @@ A survey in three commands:
   ds9claw survey run survey.ecsv --steps find,detect,commit --jobs 2
   ds9claw survey run survey.ecsv --scheduler tcp://head-node:8786     # on a Dask cluster
   ds9claw survey status survey.ecsv
-The manifest (an astropy ECSV table) is rewritten atomically after every finished task:
+Every finished task is recorded at once (a fsynced line in MANIFEST.journal, folded into
+the astropy ECSV manifest, rewritten atomically, every 30 s and after each step):
 a killed run loses nothing done, and running it again does only what is not done.
 See docs/survey.md.
 """
