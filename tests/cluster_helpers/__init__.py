@@ -92,7 +92,16 @@ def _asdf_lines(hdu) -> list[str]:
     text = bytes(np.asarray(hdu.data["ASDF_METADATA"][0])).decode("utf-8", "replace")
     # time stamps, and the hash of the FITS part (which holds the DATE card)
     stamps = ("date:", "time: '", "_fits_hash:")
-    return [line for line in text.splitlines() if not any(s in line for s in stamps)]
+    lines = [line for line in text.splitlines() if not any(s in line for s in stamps)]
+    # the ASDF extensions used are listed in the order a process first used them
+    if "  extensions:" in lines:
+        start = lines.index("  extensions:") + 1
+        end = start
+        while end < len(lines) and lines[end].startswith(("  -", "    ")):
+            end += 1
+        entries = "\n".join(lines[start:end]).split("  - ")
+        lines[start:end] = sorted(e.strip() for e in entries if e.strip())
+    return lines
 
 
 def _cards(header) -> list[tuple[str, str]]:
