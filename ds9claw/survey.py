@@ -180,7 +180,12 @@ def _step_items(table, step: str, options: dict) -> tuple[Callable, list[tuple],
         items = [(table["path"][i], table["region"][i], opts) for i in todo]
         return detect_task, items, [[i] for i in todo]
     opts = options.get("commit", {})
-    items = [(table["rate"][i], table["mask"][i], opts) for i in todo]
+    # the mask detect wrote, else the one paired by template (made elsewhere)
+    masks = [
+        table["detect_products"][i] if table["detect_status"][i] == DONE else table["mask"][i]
+        for i in todo
+    ]
+    items = [(table["rate"][i], mask, opts) for i, mask in zip(todo, masks, strict=True)]
     return commit_task, items, [[i] for i in todo]
 
 
