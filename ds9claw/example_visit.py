@@ -3,7 +3,7 @@
 `make_example_visit` writes, for each of ``n_exposures`` dithers ``k = 1 .. N``,
 
 * ``jw09999001001_02101_0000k_nrcb1_cal.fits``: a calibrated ``ImageModel`` (MJy/sr)
-  with a pipeline-style gwcs in ``meta.wcs`` (detector -> world) and the matching
+  with a gwcs in ``meta.wcs`` (detector -> world) and the matching
   ``meta.wcsinfo`` keywords;
 * ``..._rate.fits``: the count-rate model (cal = rate * PHOTMJSR where finite);
 * ``..._claw_truth.fits``: the 0/1 mask of that exposure's claw pixels (all zero for
@@ -33,7 +33,7 @@ import numpy as np
 
 from . import example as _ex
 from .errors import InputError, OutputExistsError, ParameterError
-from .example_wcs import pipeline_gwcs, set_pointing, tan_wcs
+from .example_wcs import set_pointing, tan_wcs
 from .safeio import atomic_write
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "VisitFiles",
     "dither_offsets",
     "make_example_visit",
-    "pipeline_gwcs",
     "visit_paths",
 ]
 

@@ -1,12 +1,16 @@
-"""WCS of the example visit's exposures: TAN pointings and the pipeline-style gwcs."""
+"""WCS of the example visit's exposures: TAN pointings and their gwcs.
+
+The gwcs and ``S_REGION`` come from `ds9claw.gwcs_from_fits`, the one gwcs builder.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import example as _ex
+from .gwcs_from_fits import gwcs_from_wcsinfo, s_region
 
-__all__ = ["pipeline_gwcs", "set_pointing", "tan_wcs"]
+__all__ = ["set_pointing", "tan_wcs"]
 
 
 def tan_wcs(size: int, offset: np.ndarray):
@@ -37,34 +41,5 @@ def set_pointing(model, size: int, offset: np.ndarray) -> None:
     info.crval1 = info.ra_ref = float(ra)
     info.crval2 = info.dec_ref = float(dec)
     info.v2_ref, info.v3_ref = 0.0, 0.0
-    model.meta.wcs = pipeline_gwcs(info, (size, size))
-    low, high = -0.5, size - 0.5
-    ra, dec = model.meta.wcs(np.array([low, high, high, low]), np.array([low, low, high, high]))
-    info.s_region = "POLYGON ICRS " + " ".join(
-        f"{a:.9f} {d:.9f}" for a, d in zip(ra, dec, strict=True)
-    )
-
-
-def pipeline_gwcs(info, shape: tuple[int, int]):
-    """A gwcs detector -> world (ICRS) for a TAN projection given by ``meta.wcsinfo``."""
-    from astropy import coordinates
-    from astropy import units as u
-    from astropy.modeling import models
-    from gwcs import coordinate_frames as cf
-    from gwcs import wcs
-
-    matrix = np.array([[info.pc1_1, info.pc1_2], [info.pc2_1, info.pc2_2]]) * np.array(
-        [[info.cdelt1], [info.cdelt2]]
-    )
-    transform = (
-        (models.Shift(-(info.crpix1 - 1)) & models.Shift(-(info.crpix2 - 1)))
-        | models.AffineTransformation2D(matrix=matrix)
-        | models.Pix2Sky_TAN()
-        | models.RotateNative2Celestial(info.crval1, info.crval2, 180.0)
-    )
-    detector = cf.Frame2D(name="detector", axes_order=(0, 1), unit=(u.pix, u.pix))
-    world = cf.CelestialFrame(reference_frame=coordinates.ICRS(), name="world", unit=(u.deg, u.deg))
-    result = wcs.WCS([(detector, transform), (world, None)])
-    ny, nx = shape
-    result.bounding_box = ((-0.5, nx - 0.5), (-0.5, ny - 0.5))
-    return result
+    model.meta.wcs = gwcs_from_wcsinfo(info, (size, size))
+    info.s_region = s_region(model.meta.wcs)

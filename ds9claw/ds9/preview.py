@@ -28,7 +28,6 @@ from .actions import (
     ROLE_KEY,
     SOURCE_NAME_KEY,
     FrameRef,
-    _brace,
     _check_same_mask,
     _current,
     _describe_frame,
@@ -38,6 +37,7 @@ from .actions import (
     _text,
     split_file_spec,
 )
+from .names import ds9_word
 from .transport import Transport
 
 __all__ = [
@@ -272,7 +272,9 @@ def _show_pair(transport: Transport, pair: Any) -> tuple[int, int]:
         frame = _current(transport)
         made.append(frame)
         name = f"{pair.product}_{role.split('-')[1]}_i2d.fits"
-        transport.set(f"fits {_brace(name)}", _mosaic_fits(model, role, pair.product))
+        transport.set(
+            f"fits {ds9_word(name, what=f'{role} frame')}", _mosaic_fits(model, role, pair.product)
+        )
     for frame in sorted(_active(transport)):
         if frame not in made:
             transport.set(f"frame hide {frame}")

@@ -2,8 +2,25 @@
 
 Every exposure is a copy of one example with its reference pixel moved by a whole
 number of pixels (the sky moves, the claw stays on the detector, as a claw from a star
-outside the field does for small dithers), a gwcs from that FITS WCS
-(`ds9claw.gwcs_from_fits`), and the example's region file under its own name.
+outside the field does for small dithers), a gwcs and ``S_REGION`` from that FITS WCS
+by ds9claw's one gwcs builder (`ds9claw.gwcs_from_fits.attach_fits_gwcs`, the same
+builder `ds9claw.example_visit` uses), and the example's region file under its own name.
+
+Why the preview tests do not use `ds9claw.example_visit.make_example_visit` (yet):
+
+* its dithers are fractional and partly negative (the scaled 2048-pixel pattern); the
+  exact-holes tests (``_aligned_grid``, ``_expected_coverage``) need whole, non-negative
+  pixel offsets so that every mosaic pixel overlaps exactly 2 x 2 pixels of each
+  exposure, and their counts (the corner strip, 29 x 19) follow from `DITHERS`;
+* it writes no region files (its candidates are for ``ds9claw find``), while the preview
+  tests mask with ``{stem}_claws.pix.reg`` regions that must cover every claw of every
+  exposure, the one-dither arc and the per-dither jitter included, for the claw residual
+  to drop below 0.01 sigma;
+* the mosaic sizes the tests check (558 x 564) come from `DITHERS`.
+
+Meeting these would take two options of ``make_example_visit`` (given whole-pixel
+offsets, and region files drawn around each exposure's claws) and new expected numbers
+in the tests; until then this stand-in stays.
 """
 
 from __future__ import annotations
