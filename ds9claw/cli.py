@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "example",
     "commit",
     "preview",
+    "survey",
     "samp",
     "ds9",
     "analysis",

@@ -388,8 +388,10 @@ def write_fits_atomically(
             )
     from contextlib import ExitStack
 
-    from .safeio import atomic_write
+    from .safeio import atomic_write, remove_stale_temps
 
+    for p, _, _ in items:  # temporaries of a writer killed earlier (a dead worker's)
+        remove_stale_temps(p)
     try:
         with ExitStack() as stack:
             # every file is complete on disk before the first one is renamed into place;

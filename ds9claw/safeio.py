@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import OutputExistsError, UnsafePathError
+from .lockholder import LockHolder, foreign_holder_message, read_holder
 from .nofollow import (
     NOFOLLOW,
     check_descriptor,
@@ -397,10 +398,12 @@ def file_lock(
 ) -> Iterator[Path]:
     """Hold an exclusive lock on ``path`` (via its sidecar ``.<name>.lock``).
 
-    Advisory: it stops other ds9claw processes (any host sharing the file system where
-    ``flock`` works over it), not arbitrary programs.  The lock is released by the
-    kernel when the process dies, even on ``kill -9``; a lock file left behind then is
-    harmless and is reused and removed by the next holder.
+    Advisory: it stops other ds9claw processes, not arbitrary programs.  On one host the
+    ``flock`` decides, and it is released by the kernel when the process dies, even on
+    ``kill -9``; a lock file left behind by a dead process of this host is stale for
+    certain and is taken over with a warning naming the pid.  A lock file naming another
+    host is never taken over (``flock`` need not reach across hosts): it is waited for and
+    reported at the timeout.  See `ds9claw.lockholder` for what the lock promises.
 
     The lock file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW``; one left behind is
     opened with ``O_NOFOLLOW`` and must be a regular file with a single name.  The
@@ -441,11 +444,21 @@ def file_lock(
             # The previous holder may have removed the lock file while we waited: then
             # our lock is on a deleted inode and does not exclude anyone; try again.
             same = _same_inode(lock, fd)
+            foreign = _foreign_holder(fd, lock) if same else None
         except BaseException:
             os.close(fd)
             raise
-        if same:
+        if same and foreign is None:
             break
+        if foreign is not None:
+            # another host's lock: flock may not reach it, so never take it over
+            if deadline is not None and time.monotonic() >= deadline:
+                message = foreign_holder_message(path, lock, foreign, fd)
+                os.close(fd)
+                raise TimeoutError(message)
+            os.close(fd)
+            time.sleep(poll)
+            continue
         os.close(fd)
     try:
         st = os.fstat(fd)
@@ -471,6 +484,8 @@ def _open_lock(lock: Path) -> int:
     while True:
         try:
             fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666)
+            # name the holder at once: a waiter of another host must never see it empty
+            os.pwrite(fd, f"{_host_tag()} {os.getpid()}\n".encode(), 0)
         except FileExistsError:
             try:
                 fd = os.open(lock, flags)
@@ -492,6 +507,23 @@ def _open_lock(lock: Path) -> int:
             os.close(fd)
             raise
         return fd
+
+
+def _foreign_holder(fd: int, lock: Path) -> LockHolder | None:
+    """Another host's holder named in the lock we hold the flock of; warn on a stale one."""
+    holder = read_holder(fd)
+    if holder is None or (holder.pid == os.getpid() and holder.host == _host_tag()):
+        return None
+    if holder.host != _host_tag():
+        return holder
+    if not pid_alive(holder.pid):
+        _log.warning(
+            "%s was left by pid %d of this host, which no longer runs (killed?): "
+            "stale, taken over",
+            lock,
+            holder.pid,
+        )
+    return None
 
 
 def _same_inode(path: Path, fd: int) -> bool:

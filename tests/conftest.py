@@ -18,7 +18,7 @@ REAL_MASKS = DATA / "real_masks"
 def clean_environment(monkeypatch):
     """Keep the developer's CRDS, SAMP and XPA settings out of every test."""
     for key in list(os.environ):
-        if key.startswith(("CRDS_", "XPA_")) or key == "SAMP_HUB":
+        if key.startswith(("CRDS_", "XPA_")) or key in ("SAMP_HUB", "DASK_SCHEDULER_ADDRESS"):
             monkeypatch.delenv(key, raising=False)
 
 

@@ -159,8 +159,9 @@ def test_lock_is_created_exclusively_and_names_host_and_pid(tmp_path):
         assert lock.read_text() == f"{tag} {os.getpid()}\n"
         assert lock.stat().st_nlink == 1 and not lock.is_symlink()
     assert not lock.exists()
-    # a regular lock file of this user left behind (a killed holder) is reused and rewritten
-    lock.write_text("old-host 99999999 and more text\n")
+    # a regular lock file left behind by a killed holder of this host is reused and rewritten
+    # (another host's is never taken over: tests/test_lock_hosts.py)
+    lock.write_text(f"{tag} 99999999 and more text\n")
     with file_lock(target, timeout=0):
         assert lock.read_text() == f"{tag} {os.getpid()}\n"
     assert not lock.exists()

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..batch import add_scheduler_argument
 from ..errors import Ds9ClawError
 from ._types import number, whole_number
 
@@ -144,6 +145,7 @@ def register(subparsers, parents=()) -> None:
         default=1,
         help="files committed in parallel (default 1)",
     )
+    add_scheduler_argument(parser)
     parser.add_argument(
         "--lock-timeout",
         type=number(0, what="a number of seconds"),
@@ -259,29 +261,15 @@ def _commit_one(rate: str, masks: list[str], output: Path | None, options: dict)
     return rate, report, ""
 
 
-def _run_parallel(func, items: list[tuple], jobs: int, desc: str, show) -> list[tuple]:
-    from ..progress import Progress
+def _run_parallel(
+    func, items: list[tuple], jobs: int, desc: str, show, scheduler: str | None = None
+) -> list[tuple]:
+    from ..batch import resolve_scheduler, run_batch
 
-    results: dict[int, tuple] = {}
-    with Progress(total=len(items), desc=desc, enabled=show) as bar:
-        if jobs == 1 or len(items) == 1:
-            for index, item in enumerate(items):
-                results[index] = func(*item)
-                bar.update(note=Path(str(item[0])).name)
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-                futures = {pool.submit(func, *item): i for i, item in enumerate(items)}
-                for future in as_completed(futures):
-                    index = futures[future]
-                    try:
-                        results[index] = future.result()
-                    except Exception as error:
-                        name = str(items[index][0])
-                        results[index] = (name, None, f"worker failed: {error}")
-                    bar.update(note=Path(str(items[index][0])).name)
-    return [results[i] for i in range(len(items))]
+    results = run_batch(
+        func, items, jobs=jobs, scheduler=resolve_scheduler(scheduler), desc=desc, show=show
+    )
+    return [r.value if r.ok else (r.name, None, f"worker failed: {r.error}") for r in results]
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> None:
@@ -343,7 +331,7 @@ def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
         return 0
     show = args.progress if args.progress is not None else (None if not args.quiet else False)
     items = [(rate, masks, output, options) for rate, masks, output in plan]
-    results = _run_parallel(_commit_one, items, args.jobs, "commit", show)
+    results = _run_parallel(_commit_one, items, args.jobs, "commit", show, args.scheduler)
     rows, reports, failed = [], [], 0
     for rate, report, error in results:
         if report is None:

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..batch import add_scheduler_argument
 from ..errors import Ds9ClawError, ParameterError
 from ._types import whole_number
 
@@ -142,6 +143,7 @@ def register(subparsers, parents=()) -> None:
         default=1,
         help="files processed in parallel (default 1)",
     )
+    add_scheduler_argument(parser)
     add_detection_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -197,26 +199,23 @@ def run(args: argparse.Namespace) -> int:
         for path in products.diagnostics.values():
             print(f"  diagnostic: {path}")
         return 0
-    return _run_batch(files, options, args.jobs, quiet=args.quiet)
+    return _run_batch(files, options, args.jobs, quiet=args.quiet, scheduler=args.scheduler)
 
 
-def _run_batch(files: list[str], options: dict, jobs: int, *, quiet: bool) -> int:
-    from ..progress import Progress
+def _run_batch(
+    files: list[str], options: dict, jobs: int, *, quiet: bool, scheduler: str | None = None
+) -> int:
+    from ..batch import resolve_scheduler, run_batch
 
-    rows: list[tuple[str, int, str, str]] = []
-    with Progress(total=len(files), desc="detect", enabled=not quiet) as progress:
-        if jobs == 1:
-            for path in files:
-                rows.append(_detect_one(path, options))
-                progress.advance()
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(_detect_one, path, options) for path in files]
-                for future in as_completed(futures):
-                    rows.append(future.result())
-                    progress.advance()
+    results = run_batch(
+        _detect_one,
+        [(path, options) for path in files],
+        jobs=jobs,
+        scheduler=resolve_scheduler(scheduler),
+        desc="detect",
+        show=not quiet,
+    )
+    rows = [r.value if r.ok else (r.name, -1, "failed", r.error) for r in results]
     order = {path: i for i, path in enumerate(files)}
     rows.sort(key=lambda row: order[row[0]])
     width = max(len(row[0]) for row in rows)

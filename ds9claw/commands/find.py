@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from ..batch import add_scheduler_argument
 from ._types import number, whole_number
 
 __all__ = ["register", "run"]
@@ -78,6 +80,15 @@ def register(subparsers: argparse._SubParsersAction, parents=()) -> None:
         metavar="FLAGS",
         help="DQ flags that make a pixel unusable (default: as detect)",
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=whole_number(1),
+        default=1,
+        help="detector/filter groups searched in parallel (default 1); then each group's "
+        "region files are written all or none, group by group",
+    )
+    add_scheduler_argument(parser)
     group = parser.add_argument_group("finder parameters (lengths in pixels of a 2048 frame)")
     group.add_argument(
         "--threshold",
@@ -122,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
     """
     from dataclasses import replace
 
+    from ..batch import resolve_scheduler
     from ..dq import interpret_flags
     from ..find import FindParameters
+    from ..find_batch import FoundRecord
     from ..find_files import find_files
     from ..progress import Progress
 
@@ -137,25 +150,57 @@ def run(args: argparse.Namespace) -> int:
         margin=args.margin,
         max_vertices=args.max_vertices,
     ).validate()
+    options = {
+        "params": params,
+        "suffix": args.output_suffix,
+        "overwrite": args.overwrite,
+        "single": args.single,
+        "invalid_flags": args.dq_invalid,
+    }
+    scheduler = resolve_scheduler(args.scheduler)
+    if args.jobs > 1 or scheduler is not None:
+        return _run_groups(args, options, scheduler)
     with Progress(total=None, desc="find", enabled=not args.quiet) as progress:
         found = find_files(
-            args.files,
-            params=params,
-            suffix=args.output_suffix,
-            overwrite=args.overwrite,
-            single=args.single,
-            invalid_flags=args.dq_invalid,
-            on_exposure=lambda note: progress.update(note=note),
+            args.files, **options, on_exposure=lambda note: progress.update(note=note)
         )
-    width = max(len(str(item.path)) for item in found)
+    records = [
+        FoundRecord(f.path, f.region_path, f.group, tuple(c.label for c in f.candidates), f.backup)
+        for f in found
+    ]
+    _print_table(records)
+    return 0
+
+
+def _run_groups(args: argparse.Namespace, options: dict, scheduler: str | None) -> int:
+    from ..batch import run_batch
+    from ..find_batch import find_group_task, plan_find_groups
+
+    groups = plan_find_groups(args.files, suffix=args.output_suffix, overwrite=args.overwrite)
+    items = [(tuple(str(p) for p in group), options) for group in groups]
+    results = run_batch(
+        find_group_task, items, jobs=args.jobs, scheduler=scheduler, desc="find",
+        show=not args.quiet,
+    )  # fmt: skip
+    by_path = {Path(rec.path): rec for r in results if r.ok for rec in r.value}
+    _print_table([by_path[Path(p)] for p in args.files if Path(p) in by_path])
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"ds9claw: error: group of {result.name}: {result.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_table(records) -> None:
+    if not records:
+        return
+    width = max(len(str(item.path)) for item in records)
     out = sys.stdout
     out.write(f"{'exposure':<{width}}  {'group':<18}  {'cand':>4}  scores  region file\n")
-    for item in found:
-        scores = " ".join(c.label for c in item.candidates) or "-"
+    for item in records:
+        scores = " ".join(item.labels) or "-"
         out.write(
-            f"{item.path!s:<{width}}  {item.group:<18}  {len(item.candidates):>4}  "
+            f"{item.path!s:<{width}}  {item.group:<18}  {len(item.labels):>4}  "
             f"{scores}  {item.region_path}\n"
         )
         if item.backup is not None:
             out.write(f"  old region file kept as {item.backup}\n")
-    return 0

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._types import number
+from ..batch import add_scheduler_argument
+from ._types import number, whole_number
 
 __all__ = ["SUGGESTION", "register", "run"]
 
@@ -132,6 +133,14 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
         default=None,
         help="show progress on stderr (default: when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=whole_number(1),
+        default=1,
+        help="filter groups drizzled in parallel (default 1)",
+    )
+    add_scheduler_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -148,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     int
         Exit status (0; errors are raised as `ds9claw.errors.Ds9ClawError`).
     """
+    from ..batch import resolve_scheduler, run_batch
     from ..fitsio import refuse_existing
     from ..preview import (
         QUICK_LOOK,
@@ -156,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         preview_mosaics,
         require_preview_packages,
     )
+    from ..preview_batch import preview_group_task, record_of
     from ..preview_io import preview_paths, write_preview
     from ..progress import Progress
 
@@ -173,6 +184,42 @@ def run(args: argparse.Namespace) -> int:
     defaults = QUICK_LOOK if args.quick else {"pixel_scale_ratio": 1.0, "pixmap_stepsize": 1.0}
     ratio = args.pixel_scale_ratio or defaults["pixel_scale_ratio"]
     stepsize = args.pixmap_stepsize or defaults["pixmap_stepsize"]
+    scheduler = resolve_scheduler(args.scheduler)
+    if args.jobs > 1 or scheduler is not None:
+        options = {
+            "pixel_scale_ratio": ratio,
+            "pixmap_stepsize": stepsize,
+            "quick": args.quick,
+            "sky_box": sky_box,
+            "flags": args.flags,
+            "by_filter": not args.single_filter,
+        }
+        items = [
+            (
+                tuple(str(p) for p in g.paths),
+                args.mask,
+                options,
+                str(output_dir),
+                args.png,
+                args.overwrite,
+            )
+            for g in groups
+        ]
+        results = run_batch(
+            preview_group_task,
+            items,
+            jobs=args.jobs,
+            scheduler=scheduler,
+            desc="preview",
+            show=args.progress,
+        )
+        failed = [r for r in results if not r.ok]
+        for result in failed:
+            print(
+                f"ds9claw: error: preview of {result.name} failed: {result.error}", file=sys.stderr
+            )
+        _print_records([rec for r in results if r.ok for rec in r.value])
+        return 1 if failed else 0
     steps = sum(len(g.paths) + 3 for g in groups)
     with Progress(total=steps, desc="preview", enabled=args.progress) as bar:
         pairs = preview_mosaics(
@@ -190,20 +237,24 @@ def run(args: argparse.Namespace) -> int:
         for pair in pairs:
             bar.update(note=f"writing {pair.product}")
             written.append(write_preview(pair, output_dir, png=args.png, overwrite=args.overwrite))
+    _print_records([record_of(p, f) for p, f in zip(pairs, written, strict=True)])
+    return 0
+
+
+def _print_records(records) -> None:
     out = sys.stdout
-    for pair, files in zip(pairs, written, strict=True):
-        shape = pair.before.data.shape
+    for record in records:
+        shape = record.shape
         out.write(
-            f"{pair.product} ({pair.filter}, {len(pair.inputs)} exposures, mosaic "
-            f"{shape[1]} x {shape[0]}, {pair.elapsed:.1f} s)\n"
+            f"{record.product} ({record.filter}, {record.n_inputs} exposures, mosaic "
+            f"{shape[1]} x {shape[0]}, {record.elapsed:.1f} s)\n"
         )
         labels = ("before", "after", "holes", "png")
-        for label, path in zip(labels, files.paths, strict=False):
+        for label, path in zip(labels, record.paths, strict=False):
             out.write(f"  {label:<7}{path}\n")
-        out.write(f"  {pair.report.summary()}\n")
-        if pair.report.n_pixels:
+        out.write(f"  {record.summary}\n")
+        if record.n_pixels:
             out.write(f"  suggestion: {SUGGESTION}\n")
-    return 0
 
 
 def add_ds9_preview_parsers(actions, parents, add_connection) -> None:
