@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "example",
     "commit",
+    "regions",
     "samp",
     "ds9",
     "analysis",
