@@ -270,6 +270,9 @@ def register(subparsers, parents=()) -> None:
     for name in _ACTIONS:
         actions.choices[name].set_defaults(func=run)
     parser.set_defaults(func=run)
+    from .ds9_visit import register_actions  # issue 13: the whole-visit entries
+
+    register_actions(actions, parents, _add_connection, _add_parameters)
 
 
 def _parameters(args: argparse.Namespace, settings):
@@ -354,6 +357,9 @@ def run(args: argparse.Namespace) -> int:
                 from ..regions import RegionSource
 
                 regions_text = RegionSource.from_file(args.regions_file).text
+            from ..ds9 import visit  # issue 13: detect this exposure, then review it
+
+            view = visit.before_detect(transport)
             report = actions.detect(
                 transport,
                 params=params,
@@ -362,6 +368,7 @@ def run(args: argparse.Namespace) -> int:
                 regions_text=regions_text,
                 overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
+            visit.after_detect(transport, report.image.frame, view)
             print(report.summary())
             _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
         elif action == "commit":

@@ -1,0 +1,479 @@
+"""The whole-visit entries of the Claws menu: detect, commit, regions of every frame.
+
+Each entry works on the visit `ds9claw.ds9.visit` finds (one exposure per image
+frame) in one process, so Python and numpy start once, and reports one short line
+per exposure as it goes (``progress``).  The observer's regions on the image frames
+are only ever read, or added to: copies carry the tag ``ds9claw copy`` so that a new
+copy replaces only the earlier copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Ds9ClawError, InputError, RegionError
+from ..safeio import make_backup, write_text_atomically
+from . import actions
+from .actions import _count_shapes, _goto, _text
+from .transport import Transport
+from .visit import (
+    Exposure,
+    current_exposure,
+    label_products,
+    review,
+    scan_visit,
+    visit_state,
+    whole_visit,
+)
+
+__all__ = [
+    "COPY_TAG",
+    "VisitReport",
+    "clear_all",
+    "clear_exposure",
+    "commit_all",
+    "copy_regions",
+    "detect_all",
+    "load_regions_all",
+    "save_regions_all",
+]
+
+_log = logging.getLogger(__name__)
+
+COPY_TAG = "ds9claw copy"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class VisitReport:
+    """Lines of a whole-visit entry, and how many exposures failed."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    failed: int = 0
+
+    def summary(self) -> str:
+        """The verdict first, then one line per exposure."""
+        verdict = f"ds9claw: {self.title}" + (f" ({self.failed} failed)" if self.failed else "")
+        return "\n".join([verdict, *self.lines])
+
+
+def _quiet(_line: str) -> None:
+    return None
+
+
+def _regions(transport: Transport, system: str = "image") -> str:
+    command = (
+        "regions -format ds9 -system image"
+        if system == "image"
+        else "regions -format ds9 -system wcs -sky fk5"
+    )
+    return transport.get(command).decode(errors="replace")
+
+
+# --------------------------------------------------------------------------- detect
+
+
+def detect_all(
+    transport: Transport,
+    *,
+    params=None,
+    suffix: str | None = None,
+    overwrite: bool = False,
+    progress: Progress = _quiet,
+) -> VisitReport:
+    """Detect claws in every image frame that has an include region; review the first.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    params : ds9claw.detect.DetectionParameters, optional
+        Detection parameters.
+    suffix : str, optional
+        Product suffix.
+    overwrite : bool
+        Allow replacing files ds9claw did not write at the product paths.
+    progress : callable
+        Called with one line per exposure as it is done.
+
+    Returns
+    -------
+    VisitReport
+    """
+    state = visit_state(transport)
+    view = state.view
+    report = VisitReport(title="")
+    done: list[int] = []
+    total = len(state.exposures)
+    for number, exposure in enumerate(state.exposures, start=1):
+        _goto(transport, exposure.image)
+        n_include, _ = _count_shapes(_regions(transport))
+        if n_include == 0:
+            line = f"[{number}/{total}] {exposure.name}: skipped, no region drawn"
+        else:
+            try:
+                result = actions.detect(
+                    transport, params=params, suffix=suffix, overwrite=overwrite
+                )
+            except Ds9ClawError as error:
+                report.failed += 1
+                line = f"[{number}/{total}] {exposure.name}: error: {error}"
+            else:
+                done.append(exposure.image)
+                line = (
+                    f"[{number}/{total}] {exposure.name}: {result.n_masked} pixels masked "
+                    f"in {result.n_regions} region(s), rms {result.rms:.3g}"
+                )
+        report.lines.append(line)
+        progress(line)
+    state = scan_visit(transport)
+    state.view = view
+    for exposure in state.exposures:
+        if exposure.image in done:
+            label_products(transport, exposure)
+    report.title = f"detected claws in {len(done)} of {total} exposure(s)"
+    if done:
+        first = state.exposure_of(done[0])
+        assert first is not None
+        review(transport, state, first)
+        report.lines.append(f"reviewing {first.name} (Claws > Review next exposure for the next)")
+    else:
+        whole_visit(transport, state)
+        report.lines.append(
+            "no exposure has a region: draw a polygon around each claw (Edit > Region, then "
+            "Region > Shape > Polygon, click and drag), then run this again"
+        )
+    return report
+
+
+# --------------------------------------------------------------------------- commit
+
+
+def commit_all(
+    transport: Transport,
+    *,
+    rate_dir: str | Path | None = None,
+    flags: str | int | None = None,
+    dry_run: bool = False,
+    progress: Progress = _quiet,
+) -> VisitReport:
+    """Commit the mask of every exposure that has one into its rate file's DQ.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    rate_dir : str or pathlib.Path, optional
+        Directory of the rate files.
+    flags : str or int, optional
+        DQ bits.
+    dry_run : bool
+        Count only.
+    progress : callable
+        Called with one line per exposure.
+
+    Returns
+    -------
+    VisitReport
+        One table row per exposure: rate file, pixels flagged, backup.
+    """
+    state = visit_state(transport)
+    here = current_exposure(transport, state)
+    report = VisitReport(title="")
+    committed = 0
+    for exposure in state.exposures:
+        if exposure.mask is None:
+            line = f"{exposure.name}: no mask (run Detect first)"
+        else:
+            _goto(transport, exposure.image)
+            try:
+                outcome = actions.commit(
+                    transport, rate_dir=rate_dir, flags=flags, dry_run=dry_run
+                )
+            except Ds9ClawError as error:
+                report.failed += 1
+                line = f"{exposure.name}: error: {error}"
+            else:
+                r = outcome.report
+                committed += r.status == "committed"
+                backup = getattr(r, "backup", None)
+                line = (
+                    f"{Path(r.output).name}: {r.n_masked} pixels flagged ({r.status})"
+                    + (f", backup {Path(backup).name}" if backup else "")
+                )
+        report.lines.append(line)
+        progress(line)
+    report.title = f"committed {committed} mask(s) of {len(state.exposures)} exposure(s)"
+    _restore(transport, state, here)
+    return report
+
+
+def _restore(transport: Transport, state, here: Exposure) -> None:
+    """Put back what was shown: the review of ``here`` or the whole visit."""
+    fresh = scan_visit(transport)
+    fresh.view = state.view
+    if state.reviewing is not None:
+        exposure = fresh.exposure_of(here.image) or fresh.exposures[0]
+        review(transport, fresh, exposure)
+    else:
+        whole_visit(transport, fresh)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def _backup_name(path: Path) -> Path:
+    candidate = path.with_name(path.name + ".bak")
+    number = 2
+    while os.path.lexists(candidate):
+        candidate = path.with_name(f"{path.name}.bak{number}")
+        number += 1
+    return candidate
+
+
+def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> VisitReport:
+    """Save each image frame's regions as ``<stem>_claws.pix.reg`` beside its file.
+
+    An existing different file is kept as ``<name>.bak`` (``.bak2`` ...) first; an
+    identical one is left as it is.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    progress : callable
+        Called with one line per exposure.
+
+    Returns
+    -------
+    VisitReport
+    """
+    from ..region_copy import region_path_for
+
+    state = visit_state(transport)
+    here = current_exposure(transport, state)
+    report = VisitReport(title="")
+    saved = 0
+    for exposure in state.exposures:
+        _goto(transport, exposure.image)
+        text = _regions(transport)
+        n_inc, n_exc = _count_shapes(text)
+        if exposure.path is None:
+            line = f"{exposure.name}: not saved, the frame has no file on disk"
+        elif n_inc + n_exc == 0:
+            line = f"{exposure.name}: no region"
+        else:
+            out = region_path_for(exposure.path)
+            text = text if text.endswith("\n") else text + "\n"
+            if out.is_file() and out.read_text(errors="replace") == text:
+                line = f"{out.name}: unchanged"
+            else:
+                kept = ""
+                if os.path.lexists(out):
+                    backup = _backup_name(out)
+                    make_backup(out, backup)
+                    kept = f" (the earlier file kept as {backup.name})"
+                write_text_atomically(out, text)
+                saved += 1
+                line = f"{out.name}: {n_inc + n_exc} region(s) saved{kept}"
+        report.lines.append(line)
+        progress(line)
+    report.title = f"saved the regions of {saved} frame(s)"
+    _goto(transport, here.image)
+    _restore(transport, state, here)
+    return report
+
+
+def _shape_lines(text: str) -> list[str]:
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("#", "global")) and "(" in line
+    ]
+
+
+def load_regions_all(transport: Transport, *, progress: Progress = _quiet) -> VisitReport:
+    """Load ``<stem>_claws.pix.reg`` into each image frame that has one.
+
+    Regions already on the frame stay; a file whose shapes are all on the frame
+    already is not loaded twice.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    progress : callable
+        Called with one line per exposure.
+
+    Returns
+    -------
+    VisitReport
+    """
+    from ..region_copy import region_path_for
+
+    state = visit_state(transport)
+    here = current_exposure(transport, state)
+    report = VisitReport(title="")
+    loaded = 0
+    for exposure in state.exposures:
+        if exposure.path is None:
+            line = f"{exposure.name}: the frame has no file on disk"
+        else:
+            path = region_path_for(exposure.path)
+            if not path.is_file():
+                line = f"{exposure.name}: no {path.name}"
+            else:
+                text = path.read_text(errors="replace")
+                _goto(transport, exposure.image)
+                on_frame = set(_shape_lines(_regions(transport)))
+                wanted = _shape_lines(text)
+                if wanted and all(shape in on_frame for shape in wanted):
+                    line = f"{path.name}: already on frame {exposure.image}"
+                else:
+                    transport.set("regions", text.encode())
+                    loaded += 1
+                    line = f"{path.name}: loaded into frame {exposure.image}"
+        report.lines.append(line)
+        progress(line)
+    report.title = f"loaded region files into {loaded} frame(s)"
+    _restore(transport, state, here)
+    return report
+
+
+def _tagged(text: str) -> str:
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "global")) or "(" not in stripped:
+            out.append(line)
+            continue
+        if "tag={" in line:  # ds9claw's own tags (candidates) are not copied as such
+            line = line.split(" tag={")[0]
+        out.append(line + (f" tag={{{COPY_TAG}}}" if "#" in line else f" # tag={{{COPY_TAG}}}"))
+    return "\n".join(out) + "\n"
+
+
+def copy_regions(
+    transport: Transport, *, sky: bool = False, progress: Progress = _quiet
+) -> VisitReport:
+    """Copy the current frame's regions to every other frame of the same detector.
+
+    In image coordinates (claws stay on the detector within a visit), or on the sky
+    (``sky=True``, for features fixed on the sky).  Earlier copies (tag
+    ``ds9claw copy``) on the other frames are replaced; their own regions stay.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+    sky : bool
+        Copy in fk5 sky coordinates instead of image pixels.
+    progress : callable
+        Called with one line per frame.
+
+    Returns
+    -------
+    VisitReport
+
+    Raises
+    ------
+    RegionError
+        The current frame has no region.
+    """
+    state = visit_state(transport)
+    source = current_exposure(transport, state)
+    _goto(transport, source.image)
+    text = _regions(transport, "sky" if sky else "image")
+    shapes = [line for line in _shape_lines(text) if f"tag={{{COPY_TAG}}}" not in line]
+    if not shapes:
+        raise RegionError(
+            f"no region on frame {source.image} ({source.name}): draw one first (Edit > "
+            "Region, then Region > Shape > Polygon, click and drag)"
+        )
+    header = [line for line in text.splitlines() if line.strip() and "(" not in line]
+    payload = _tagged("\n".join(header + shapes))
+    report = VisitReport(title="")
+    copied = 0
+    for exposure in state.exposures:
+        if exposure.image == source.image:
+            continue
+        if exposure.detector != source.detector:
+            line = f"{exposure.name}: other detector ({exposure.detector or '?'}), not copied"
+        else:
+            _goto(transport, exposure.image)
+            transport.set(f"regions group {{{COPY_TAG}}} delete")
+            transport.set("regions", payload.encode())
+            copied += 1
+            line = f"{exposure.name}: {len(shapes)} region(s) copied (frame {exposure.image})"
+        report.lines.append(line)
+        progress(line)
+    coords = "sky (fk5)" if sky else "image"
+    report.title = (
+        f"copied {len(shapes)} region(s) of {source.name} to {copied} frame(s) of detector "
+        f"{source.detector or '?'} in {coords} coordinates"
+    )
+    _goto(transport, source.image)
+    _restore(transport, state, source)
+    return report
+
+
+# --------------------------------------------------------------------------- clear
+
+
+def clear_exposure(transport: Transport) -> VisitReport:
+    """Delete the seed and mask frames of the current exposure; show the whole visit.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    VisitReport
+    """
+    state = visit_state(transport)
+    exposure = current_exposure(transport, state)
+    products = [f for f in (exposure.seed, exposure.mask) if f is not None]
+    _goto(transport, exposure.image)
+    for frame in products:
+        transport.set(f"frame delete {frame}")
+    fresh = scan_visit(transport)
+    fresh.view = state.view
+    if fresh.view is not None:
+        fresh.view.current = exposure.image
+    whole_visit(transport, fresh)
+    listing = ", ".join(str(f) for f in products) or "none"
+    return VisitReport(title=f"deleted the ds9claw frames of {exposure.name}: {listing}")
+
+
+def clear_all(transport: Transport) -> VisitReport:
+    """Delete every ds9claw frame; show the whole visit as the observer had it.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    VisitReport
+    """
+    try:
+        state = visit_state(transport)
+    except InputError:
+        state = None
+    cleared = actions.clear_frames(transport)
+    line = cleared.summary().removeprefix("ds9claw: ")
+    if state is not None and _text(transport, "frame all").split():
+        fresh = scan_visit(transport)
+        if fresh.exposures:
+            fresh.view = state.view
+            whole_visit(transport, fresh)
+    return VisitReport(title=line)
