@@ -204,6 +204,23 @@ def _header(transport: Transport) -> dict[str, str]:
     return cards
 
 
+def _detector_of(path: Path | None) -> str:
+    """DETECTOR of a file whose SCI header (what DS9 shows) does not carry it."""
+    if path is None:
+        return ""
+    from ..region_copy import exposure_key
+
+    key = exposure_key(path)
+    if key is not None:
+        return key[2].upper()
+    try:
+        from astropy.io import fits
+
+        return str(fits.getheader(path, 0).get("DETECTOR", "")).upper()
+    except (OSError, ValueError):
+        return ""
+
+
 def scan_visit(transport: Transport) -> VisitState:
     """Look at every frame: which are exposures, which are whose products.
 
@@ -241,7 +258,7 @@ def scan_visit(transport: Transport) -> VisitState:
                 image=frame,
                 name=name + (ref.ext if ref.path is not None else ""),
                 source=ref.source_id,
-                detector=cards.get("DETECTOR", "").upper(),
+                detector=cards.get("DETECTOR", "").upper() or _detector_of(ref.path),
                 path=str(ref.path) if ref.path is not None else None,
             )
         )

@@ -193,9 +193,7 @@ def commit_all(
         else:
             _goto(transport, exposure.image)
             try:
-                outcome = actions.commit(
-                    transport, rate_dir=rate_dir, flags=flags, dry_run=dry_run
-                )
+                outcome = actions.commit(transport, rate_dir=rate_dir, flags=flags, dry_run=dry_run)
             except Ds9ClawError as error:
                 report.failed += 1
                 line = f"{exposure.name}: error: {error}"
@@ -203,9 +201,8 @@ def commit_all(
                 r = outcome.report
                 committed += r.status == "committed"
                 backup = getattr(r, "backup", None)
-                line = (
-                    f"{Path(r.output).name}: {r.n_masked} pixels flagged ({r.status})"
-                    + (f", backup {Path(backup).name}" if backup else "")
+                line = f"{Path(r.output).name}: {r.n_masked} pixels flagged ({r.status})" + (
+                    f", backup {Path(backup).name}" if backup else ""
                 )
         report.lines.append(line)
         progress(line)
@@ -271,7 +268,9 @@ def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> Vi
         else:
             out = region_path_for(exposure.path)
             text = text if text.endswith("\n") else text + "\n"
-            if out.is_file() and out.read_text(errors="replace") == text:
+            if out.is_file() and _shape_lines(out.read_text(errors="replace")) == _shape_lines(
+                text
+            ):
                 line = f"{out.name}: unchanged"
             else:
                 kept = ""
