@@ -304,6 +304,9 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         from .analysis import refresh_user_copy
 
         refresh_user_copy(settings)
+    from ..ds9.dialog_sync import refresh_copies  # issue 13: ~/.ds9.ans copies too
+
+    refresh_copies(settings)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -369,6 +372,9 @@ def run(args: argparse.Namespace) -> int:
                 overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
             visit.after_detect(transport, report.image.frame, view)
+            from ..ds9.dialog_sync import sync_running_dialogs
+
+            sync_running_dialogs(transport, settings)
             print(report.summary())
             _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
         elif action == "commit":
