@@ -67,7 +67,9 @@ def register_actions(actions, parents, add_connection, add_parameters) -> None:
 
 
 def _print(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    from ..ds9.report_text import wrap_report
+
+    sys.stdout.write(wrap_report(line))
     sys.stdout.flush()
 
 
@@ -102,11 +104,9 @@ def run_visit(args: argparse.Namespace) -> int:
             exposure, state = visit.review_step(transport, step)
             number = state.exposures.index(exposure) + 1
             panels = ["image"] + (["seed", "0/1 mask"] if exposure.seed else [])
-            _print(
-                f"ds9claw: reviewing exposure {number} of {len(state.exposures)}: "
-                f"{exposure.name} (frames {', '.join(map(str, exposure.frames))}: "
-                f"{', '.join(panels)})"
-            )
+            _print(f"ds9claw: reviewing exposure {number} of {len(state.exposures)}")
+            _print(f"  {exposure.name}")
+            _print(f"  frames {', '.join(map(str, exposure.frames))}: {', '.join(panels)}")
             return 0
         if action == "whole-visit":
             state = visit.whole_visit(transport)

@@ -522,11 +522,14 @@ def label_products(transport: Transport, exposure: Exposure) -> None:
         if len(size) < 2 or not size[0].isdigit():
             continue
         width, height = int(size[0]), int(size[1])
-        text = f"{panel}: {exposure.name}".replace("{", "").replace("}", "")
+        from ..fitsio import stem_of
+
+        name = stem_of(exposure.path) if exposure.path else exposure.name
+        text = f"{panel}: {name}".replace("{", "").replace("}", "")
         transport.set(f"regions group {{{LABEL_TAG}}} delete")
         region = (
             f"image; text({width / 2:.1f},{height * 0.96:.1f}) # text={{{text}}} "
-            f"color=yellow font={{helvetica 12 bold roman}} tag={{{LABEL_TAG}}} "
+            f"color=yellow font={{helvetica 9 normal roman}} tag={{{LABEL_TAG}}} "
             "select=0 edit=0 move=0 delete=1"
         )
         transport.set("regions", region.encode())

@@ -67,6 +67,32 @@ def _quiet(_line: str) -> None:
     return None
 
 
+class _NoRelayout:
+    """A transport that drops the tiling and zoom requests of single-frame Detect.
+
+    During Detect claws in all frames DS9 is untiled and the layout is made once, by
+    the review at the end: each ``tile``/``zoom to fit`` request of every exposure
+    would re-lay out and redraw every frame of the visit.
+    """
+
+    _DROPPED = ("tile ", "zoom to fit", "tcl {update idletasks}")
+
+    def __init__(self, transport: Transport):
+        self._transport = transport
+        self.target = getattr(transport, "target", "")
+
+    def get(self, command: str) -> bytes:
+        return self._transport.get(command)
+
+    def set(self, command: str, data: bytes | None = None) -> None:
+        if data is None and command.startswith(self._DROPPED):
+            return
+        self._transport.set(command, data)
+
+    def close(self) -> None:  # the caller closes the real transport
+        return None
+
+
 def _regions(transport: Transport, system: str = "image") -> str:
     command = (
         "regions -format ds9 -system image"
@@ -111,24 +137,25 @@ def detect_all(
     report = VisitReport(title="")
     done: list[int] = []
     total = len(state.exposures)
+    if _text(transport, "tile") == "yes":
+        transport.set("tile no")  # one frame drawn at a time until the review
+    quiet = _NoRelayout(transport)
     for number, exposure in enumerate(state.exposures, start=1):
         _goto(transport, exposure.image)
         n_include, _ = _count_shapes(_regions(transport))
         if n_include == 0:
-            line = f"[{number}/{total}] {exposure.name}: skipped, no region drawn"
+            line = f"[{number}/{total}] {exposure.name}\n      skipped, no region drawn"
         else:
             try:
-                result = actions.detect(
-                    transport, params=params, suffix=suffix, overwrite=overwrite
-                )
+                result = actions.detect(quiet, params=params, suffix=suffix, overwrite=overwrite)
             except Ds9ClawError as error:
                 report.failed += 1
-                line = f"[{number}/{total}] {exposure.name}: error: {error}"
+                line = f"[{number}/{total}] {exposure.name}\n      error: {error}"
             else:
                 done.append(exposure.image)
                 line = (
-                    f"[{number}/{total}] {exposure.name}: {result.n_masked} pixels masked "
-                    f"in {result.n_regions} region(s), rms {result.rms:.3g}"
+                    f"[{number}/{total}] {exposure.name}\n      {result.n_masked} pixels "
+                    f"masked in {result.n_regions} region(s), rms {result.rms:.3g}"
                 )
         report.lines.append(line)
         progress(line)
@@ -141,6 +168,7 @@ def detect_all(
     if done:
         first = state.exposure_of(done[0])
         assert first is not None
+        _goto(transport, first.image)
         review(transport, state, first)
         report.lines.append(f"reviewing {first.name} (Claws > Review next exposure for the next)")
     else:

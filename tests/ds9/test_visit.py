@@ -126,9 +126,9 @@ def test_detect_all_then_review_round_trip(ds9, visit):
     text = ds9.task("Detect claws in all frames", timeout=180)
     lines = text.splitlines()
     for number, cal in enumerate(visit, start=1):
-        assert any(line.startswith(f"[{number}/4] {cal.name}[SCI]: ") for line in lines), text
+        assert f"[{number}/4] {cal.name}[SCI]" in lines, text
     assert "detected claws in 4 of 4 exposure(s)" in text
-    assert all(len(line) <= 200 for line in lines)
+    assert all(len(line) <= 80 for line in lines), text
 
     # products are frames 5..12 (seed, mask of each exposure), put after their image
     assert ds9.frames() == [1, 5, 6, 2, 7, 8, 3, 9, 10, 4, 11, 12]
@@ -161,7 +161,8 @@ def test_detect_all_then_review_round_trip(ds9, visit):
     for image, seed, mask in ([1, 5, 6], [2, 7, 8], [3, 9, 10], [4, 11, 12]):
         _products_match_files(ds9, visit[image - 1], seed, mask)
         ds9.set(f"frame {seed}")
-        assert f"seed: {visit[image - 1].name}" in ds9.get("regions -format ds9 -system image")
+        stem = visit[image - 1].name[: -len(".fits")]
+        assert f"seed: {stem}" in ds9.get("regions -format ds9 -system image")
 
 
 def test_single_detect_reviews_this_exposure(ds9, visit):
