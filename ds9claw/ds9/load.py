@@ -113,6 +113,8 @@ def load_visit(
             progress(line)
     transport.set("lock frame image")
     transport.set("tile mode grid")
+    # a manual grid laid out for fewer frames makes DS9 fail (xx(3)): DS9's default
+    transport.set("tile grid mode automatic")
     transport.set("tile yes")
     transport.set(f"frame {report.frames[0]}")
     transport.set("zoom to fit")

@@ -457,6 +457,8 @@ def whole_visit(transport: Transport, state: VisitState | None = None) -> VisitS
         wanted = [f for f in state.frames if f in set(kept) | set(images)]
     _set_active(transport, wanted, current)
     if view is None:
+        if _text(transport, "tile grid mode") != "automatic":
+            transport.set("tile grid mode automatic")  # a manual 3 x 1 cannot hold them
         if _text(transport, "tile") != "yes":
             transport.set("tile yes")
         if _text(transport, "lock frame") != "image":

@@ -52,7 +52,8 @@ def test_ds9_ans_copy_gets_the_remembered_values(ds9_session, ds9, cli_env):
 
 
 def test_running_dialog_shows_the_values_detect_uses(ds9, cli_env, example_copy):
-    assert _dialog_value(ds9, "cl_sigma") == "3"  # the menu as installed by the fixture
+    sync_running_dialogs(ds9.t, Ds9Settings())  # what other tests typed is forgotten
+    assert _dialog_value(ds9, "cl_sigma") == "3"
     done = run_cli(["ds9", "params", "--no-detect", "--sigma", "2.5"], cli_env)
     assert done.returncode == 0, done.stderr
     ds9.load(example_copy.cal)
