@@ -527,12 +527,15 @@ def label_products(transport: Transport, exposure: Exposure) -> None:
         from ..fitsio import stem_of
 
         name = stem_of(exposure.path) if exposure.path else exposure.name
-        text = f"{panel}: {name}".replace("{", "").replace("}", "")
+        name = name.replace("{", "").replace("}", "")
         transport.set(f"regions group {{{LABEL_TAG}}} delete")
+        common = f"color=yellow tag={{{LABEL_TAG}}} select=0 edit=0 move=0 delete=1"
+        # two lines, so that the file name fits a tile of a 3 x 1 row
         region = (
-            f"image; text({width / 2:.1f},{height * 0.96:.1f}) # text={{{text}}} "
-            f"color=yellow font={{helvetica 9 normal roman}} tag={{{LABEL_TAG}}} "
-            "select=0 edit=0 move=0 delete=1"
+            f"image; text({width / 2:.1f},{height * 0.96:.1f}) # text={{{panel}}} "
+            f"font={{helvetica 10 bold roman}} {common}\n"
+            f"image; text({width / 2:.1f},{height * 0.91:.1f}) # text={{{name}}} "
+            f"font={{helvetica 8 normal roman}} {common}\n"
         )
         transport.set("regions", region.encode())
 

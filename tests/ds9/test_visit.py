@@ -162,7 +162,8 @@ def test_detect_all_then_review_round_trip(ds9, visit):
         _products_match_files(ds9, visit[image - 1], seed, mask)
         ds9.set(f"frame {seed}")
         stem = visit[image - 1].name[: -len(".fits")]
-        assert f"seed: {stem}" in ds9.get("regions -format ds9 -system image")
+        labels = ds9.get("regions -format ds9 -system image")
+        assert "text={seed}" in labels and f"text={{{stem}}}" in labels
 
 
 def test_single_detect_reviews_this_exposure(ds9, visit):
