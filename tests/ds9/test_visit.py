@@ -268,3 +268,12 @@ def test_twenty_exposures_keep_working(ds9, visit_master, tmp_path):
     ds9.task("Show the whole visit")
     assert _active(ds9) == list(range(1, 21))
     assert ds9.get("tile") == "yes" and ds9.get("lock frame") == "image"
+
+
+def test_keys_n_and_p_are_bound_to_review(ds9):
+    count = int(ds9.tcl("set ianalysis(bind,count)"))
+    bound = {
+        ds9.tcl(f"set ianalysis(bind,{i},item)"): ds9.tcl(f"set ianalysis(bind,{i},cmd)")
+        for i in range(count)
+    }
+    assert "ds9 review-next" in bound["<n>"] and "ds9 review-previous" in bound["<p>"], bound
