@@ -360,9 +360,9 @@ def run(args: argparse.Namespace) -> int:
                 from ..regions import RegionSource
 
                 regions_text = RegionSource.from_file(args.regions_file).text
-            from ..ds9 import visit  # issue 13: detect this exposure, then review it
+            from ..ds9 import visit_detect  # issue 13: detect this exposure, review it
 
-            view = visit.before_detect(transport)
+            view = visit_detect.before_detect(transport)
             report = actions.detect(
                 transport,
                 params=params,
@@ -371,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
                 regions_text=regions_text,
                 overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
-            visit.after_detect(transport, report.image.frame, view)
+            visit_detect.after_detect(transport, report.image.frame, view)
             from ..ds9.dialog_sync import sync_running_dialogs
 
             sync_running_dialogs(transport, settings)

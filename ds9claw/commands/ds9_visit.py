@@ -86,7 +86,7 @@ def run_visit(args: argparse.Namespace) -> int:
     int
         0, or 1 when an exposure failed.
     """
-    from ..ds9 import visit, visit_actions
+    from ..ds9 import visit, visit_actions, visit_regions
     from ..ds9.connect import open_transport
 
     action = args.action
@@ -144,11 +144,11 @@ def run_visit(args: argparse.Namespace) -> int:
                 transport, rate_dir=rate_dir or None, flags=args.flags, dry_run=args.dry_run
             )
         elif action == "save-regions":
-            report = visit_actions.save_regions_all(transport)
+            report = visit_regions.save_regions_all(transport)
         elif action == "load-regions":
-            report = visit_actions.load_regions_all(transport)
+            report = visit_regions.load_regions_all(transport)
         elif action == "copy-regions":
-            report = visit_actions.copy_regions(transport, sky=args.sky)
+            report = visit_regions.copy_regions(transport, sky=args.sky)
         elif action == "clear-exposure":
             report = visit_actions.clear_exposure(transport)
         else:
