@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commit",
     "preview",
     "survey",
+    "regions",
     "samp",
     "ds9",
     "analysis",

@@ -24,6 +24,7 @@ from ..safeio import write_text_atomically
 
 __all__ = [
     "desktop_command",
+    "dialog_defaults",
     "refresh_user_copy",
     "register",
     "render_analysis_file",
@@ -120,6 +121,31 @@ def _tcl_word(value: str) -> str:
     return "{" + text.replace("{", "").replace("}", "") + "}"
 
 
+def dialog_defaults(settings) -> dict[str, str]:
+    """The parameter dialogs' values for the remembered settings (``cl_*`` -> text).
+
+    Parameters
+    ----------
+    settings : ds9claw.ds9.settings.Ds9Settings
+        Remembered values.
+
+    Returns
+    -------
+    dict of str to str
+    """
+    defaults = {
+        p.dialog.variable: dialog_text(p, getattr(settings, p.name))
+        for p in DIALOG_PARAMETERS
+        if p.dialog is not None
+    }
+    defaults |= {
+        "cl_suffix": settings.suffix,
+        "cl_overwrite": "1" if getattr(settings, "overwrite", False) else "0",
+        "cl_ratedir": settings.rate_dir or "",
+    }
+    return defaults
+
+
 def render_analysis_file(template: str, *, command: str, settings) -> str:
     """Make the user copy of the analysis file.
 
@@ -137,16 +163,7 @@ def render_analysis_file(template: str, *, command: str, settings) -> str:
     str
         The analysis file text.
     """
-    defaults = {
-        p.dialog.variable: dialog_text(p, getattr(settings, p.name))
-        for p in DIALOG_PARAMETERS
-        if p.dialog is not None
-    }
-    defaults |= {
-        "cl_suffix": settings.suffix,
-        "cl_overwrite": "1" if getattr(settings, "overwrite", False) else "0",
-        "cl_ratedir": settings.rate_dir or "",
-    }
+    defaults = dialog_defaults(settings)
     out = []
     for line in template.splitlines():
         match = _PARAM_LINE.match(line)

@@ -251,6 +251,9 @@ def register(subparsers, parents=()) -> None:
     for name in _ACTIONS:
         actions.choices[name].set_defaults(func=run)
     parser.set_defaults(func=run)
+    from .ds9_visit import register_actions  # issue 13: the whole-visit entries
+
+    register_actions(actions, parents, _add_connection, _add_parameters)
 
 
 def _parameters(args: argparse.Namespace, settings):
@@ -279,6 +282,9 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
         from .analysis import refresh_user_copy
 
         refresh_user_copy(settings)
+    from ..ds9.dialog_sync import refresh_copies  # issue 13: ~/.ds9.ans copies too
+
+    refresh_copies(settings)
 
 
 def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12, part 3)
@@ -332,6 +338,9 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
                 from ..regions import RegionSource
 
                 regions_text = RegionSource.from_file(args.regions_file).text
+            from ..ds9 import visit_detect  # issue 13: detect this exposure, review it
+
+            view = visit_detect.before_detect(transport)
             report = actions.detect(
                 transport,
                 params=params,
@@ -340,6 +349,10 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
                 regions_text=regions_text,
                 overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
             )
+            visit_detect.after_detect(transport, report.image.frame, view)
+            from ..ds9.dialog_sync import sync_running_dialogs
+
+            sync_running_dialogs(transport, settings)
             print(report.summary())
             _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
         elif action == "commit":

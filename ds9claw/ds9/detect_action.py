@@ -351,7 +351,8 @@ def detect(
             )
         raise RegionError(
             f"no region drawn on DS9 {ref.label}: draw a polygon around the claw "
-            "(Region > Shape > Polygon), then run Detect claws again"
+            "(Edit > Region, then Region > Shape > Polygon, click and drag), then run "
+            "Detect claws again"
         )
 
     t = time.perf_counter()

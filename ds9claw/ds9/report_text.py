@@ -1,0 +1,42 @@
+"""Reports as DS9's text window shows them: about 80 columns, each ending in a newline."""
+
+from __future__ import annotations
+
+import textwrap
+
+__all__ = ["WIDTH", "wrap_report"]
+
+#: DS9's analysis text window is 80 characters wide.
+WIDTH = 80
+
+
+def wrap_report(text: str, width: int = WIDTH) -> str:
+    """Wrap every line of a report at ``width``; continuation lines are indented.
+
+    Parameters
+    ----------
+    text : str
+        A report (first line the verdict).
+    width : int
+        Columns.
+
+    Returns
+    -------
+    str
+        The wrapped report, ending with exactly one newline.
+    """
+    out = []
+    for line in text.rstrip("\n").splitlines():
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        more = indent + "    "
+        out.extend(
+            textwrap.wrap(
+                line,
+                width=width,
+                subsequent_indent=more,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [""]
+        )
+    return "\n".join(out) + "\n"
