@@ -130,6 +130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ds9claw: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print(
+            "ds9claw: error: out of memory: give fewer files at a time or a lower --jobs, "
+            "or raise the memory limit of this process (ulimit -v); nothing was replaced",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as error:
         if args.debug:
             raise

@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import InputError, OutputExistsError
 from .find import Candidate, FindParameters, find_candidates
+from .names import free_backup_name
 
 __all__ = [
     "CANDIDATE_COLOR",
@@ -296,7 +297,7 @@ def _write_region(
     if target.exists():
         if not overwrite:
             raise OutputExistsError(f"{target} appeared meanwhile: pass --overwrite to replace it")
-        backup = _free_backup_name(target)
+        backup = free_backup_name(target)
         make_backup(target, backup)
         _log.info("kept the old %s as %s", target.name, backup.name)
     text = candidate_region_text(candidates, source_name=source_name)
@@ -305,10 +306,3 @@ def _write_region(
     return backup
 
 
-def _free_backup_name(target: Path) -> Path:
-    candidate = target.with_name(target.name + ".bak")
-    number = 1
-    while os.path.lexists(candidate):
-        candidate = target.with_name(f"{target.name}.bak{number}")
-        number += 1
-    return candidate

@@ -23,6 +23,7 @@ r"""Every name ds9claw derives from a file name, and file names as it stores the
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "backup_path_for",
     "dataset_name",
     "expand_name_template",
+    "free_backup_name",
     "printable_name",
     "product_names",
     "snapshot_base",
@@ -206,3 +208,29 @@ def expand_name_template(template: str, fields: Mapping[str, str]) -> tuple[str,
     if Path(template).exists():
         return template, False
     return template.format_map(dict(fields)), True
+
+
+def free_backup_name(path: str | Path) -> Path:
+    """The first unused backup name of a text file ds9claw is about to replace.
+
+    ``X.reg`` -> ``X.reg.bak``, then ``X.reg.bak1``, ``X.reg.bak2`` ... so that an earlier
+    backup (perhaps of a region file an observer drew) is never overwritten.  A name
+    that exists as a dangling link counts as used.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file that will be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        A name beside it that does not exist yet.
+    """
+    path = Path(path)
+    candidate = path.with_name(path.name + ".bak")
+    number = 1
+    while os.path.lexists(candidate):
+        candidate = path.with_name(f"{path.name}.bak{number}")
+        number += 1
+    return candidate

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, OutputExistsError
+from .names import free_backup_name
 from .safeio import make_backup, write_text_atomically
 
 __all__ = [
@@ -260,9 +261,7 @@ def write_copies(plan: CopyPlan, *, overwrite: bool = False) -> list[Path]:
         if pair.exists:
             if Path(pair.output).is_symlink():
                 raise OutputExistsError(f"{pair.output} is a symbolic link: move it away")
-            backup = pair.output.with_name(pair.output.name + ".bak")
-            if os.path.lexists(backup):
-                backup.unlink()
+            backup = free_backup_name(pair.output)
             make_backup(pair.output, backup)
             backups.append(backup)
         write_text_atomically(pair.output, text)

@@ -315,3 +315,26 @@ def test_unwritable_output_directory(example_copy, tmp_path):
     assert "error:" in result.stderr and "Traceback" not in result.stderr
     assert "output-dir" in result.stderr
     assert not list(example_copy.cal.parent.glob("*seed_image*"))
+
+
+def test_running_out_of_memory_is_one_line(example_small, tmp_path):
+    """A MemoryError during the detection is one line, exit 1, and nothing is written."""
+    code = (
+        "import sys\n"
+        "from ds9claw import api\n"
+        "from ds9claw.cli import main\n"
+        "def no_memory(*args, **kwargs):\n"
+        "    raise MemoryError\n"
+        "api.detect_claws = no_memory\n"
+        f"sys.exit(main(['detect', {str(example_small.cal)!r}, '--include-region', "
+        f"{str(example_small.region)!r}, '--output-dir', {str(tmp_path)!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "ds9claw: error: out of memory: give fewer files at a time or a lower --jobs, "
+        "or raise the memory limit of this process (ulimit -v); nothing was replaced"
+    ]
+    assert list(tmp_path.iterdir()) == []

@@ -75,3 +75,14 @@ def test_product_backup_and_snapshot_names(tmp_path):
     assert backup.name == "X_rate_before_removing_claws.fits.gz"
     assert backup_path_for(tmp_path / "X_rate").name == "X_rate_before_removing_claws.fits"
     assert snapshot_base(source) == tmp_path / "X_cal_claws"
+
+
+def test_free_backup_name_never_reuses_an_existing_backup(tmp_path):
+    from ds9claw.names import free_backup_name
+
+    drawn = tmp_path / "X_cal_claws.pix.reg"
+    drawn.write_text("image\ncircle(1,1,1)\n")
+    assert free_backup_name(drawn) == tmp_path / "X_cal_claws.pix.reg.bak"
+    (tmp_path / "X_cal_claws.pix.reg.bak").write_text("older")
+    (tmp_path / "X_cal_claws.pix.reg.bak1").symlink_to(tmp_path / "missing")
+    assert free_backup_name(drawn) == tmp_path / "X_cal_claws.pix.reg.bak2"

@@ -108,6 +108,15 @@ def test_cli_copies_refuses_overwrite_prints_pairs(tmp_path):
         == (src / "jw01837003021_08201_00002_nrca3_bad_area.pix.reg").read_bytes()
     )
 
+    # edited again and replaced again: the first backup is kept, the new one beside it
+    edited.write_text("# edited twice\nimage\ncircle(2,2,2)\n")
+    fourth = subprocess.run(
+        [*cmd, "--overwrite"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert fourth.returncode == 0, fourth.stderr
+    assert (dest / (edited.name + ".bak")).read_text() == "# edited\nimage\ncircle(1,1,1)\n"
+    assert (dest / (edited.name + ".bak1")).read_text() == "# edited twice\nimage\ncircle(2,2,2)\n"
+
 
 def test_two_sources_of_one_exposure_are_merged(tmp_path):
     a = SOURCES[1]

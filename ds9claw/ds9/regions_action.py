@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..names import free_backup_name
 from ..safeio import write_text_atomically
 from .detect_action import _count_shapes
 from .frames import REGION_TAG, FrameRef, _frames, _goto, _product_frames, image_frame
@@ -122,6 +124,8 @@ def mask_to_regions(
                 stem = f"frame{ref.frame}"
             directory.mkdir(parents=True, exist_ok=True)
             backup = directory / f"{stem}_claws_regions_before_trace.reg"
+            if os.path.lexists(backup):  # an earlier trace's backup is kept too
+                backup = free_backup_name(backup)
             write_text_atomically(backup, current)
             transport.set("regions delete all")
     transport.set("regions", text.encode())

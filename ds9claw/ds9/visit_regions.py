@@ -7,9 +7,9 @@ carry the tag ``ds9claw copy`` so that a new copy replaces only the earlier copy
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ..errors import RegionError
+from ..names import free_backup_name
 from ..safeio import make_backup, write_text_atomically
 from .actions import _count_shapes, _goto
 from .transport import Transport
@@ -21,19 +21,12 @@ __all__ = ["COPY_TAG", "copy_regions", "load_regions_all", "save_regions_all"]
 COPY_TAG = "ds9claw copy"
 
 
-def _backup_name(path: Path) -> Path:
-    candidate = path.with_name(path.name + ".bak")
-    number = 2
-    while os.path.lexists(candidate):
-        candidate = path.with_name(f"{path.name}.bak{number}")
-        number += 1
-    return candidate
 
 
 def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> VisitReport:
     """Save each image frame's regions as ``<stem>_claws.pix.reg`` beside its file.
 
-    An existing different file is kept as ``<name>.bak`` (``.bak2`` ...) first; an
+    An existing different file is kept as ``<name>.bak`` (``.bak1`` ...) first; an
     identical one is left as it is.
 
     Parameters
@@ -71,7 +64,7 @@ def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> Vi
             else:
                 kept = ""
                 if os.path.lexists(out):
-                    backup = _backup_name(out)
+                    backup = free_backup_name(out)
                     make_backup(out, backup)
                     kept = f" (the earlier file kept as {backup.name})"
                 write_text_atomically(out, text)

@@ -206,6 +206,13 @@ def test_mask_to_regions_traces_polygons(ds9, example_copy):
     assert "pixels masked" in again.split("ds9claw: detected")[-1]
     second = fits.getdata(mask_path) > 0
     assert np.logical_and(first, second).sum() > 0.5 * first.sum()
+    # a second trace over newly drawn regions keeps the first backup and adds one
+    first_backup = backup.read_text()
+    ds9.draw("image\ncircle(100,100,20)\n")
+    assert "polygon region(s)" in ds9.task("Mask to regions")
+    assert backup.read_text() == first_backup
+    second_backup = backup.with_name(backup.name + ".bak")
+    assert "circle(100,100,20)" in second_backup.read_text()
 
 
 def test_snapshot_is_a_three_panel_png(ds9, example_copy):
