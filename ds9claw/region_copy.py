@@ -226,10 +226,50 @@ def _merged_text(sources: Sequence[Path]) -> str:
     return "".join(parts)
 
 
-def write_copies(plan: CopyPlan, *, overwrite: bool = False) -> list[Path]:
+def copy_region_files(output: str, sources: Sequence[str]) -> str | None:
+    """Write one merged region file; an existing one is kept as a backup first.
+
+    One task of `write_copies` (module level, so a local pool or a Dask worker can run
+    it: it takes and returns only file names).
+
+    Parameters
+    ----------
+    output : str
+        The region file to write.
+    sources : sequence of str
+        The region files merged into it.
+
+    Returns
+    -------
+    str or None
+        The backup made, if ``output`` existed.
+    """
+    output_path = Path(output)
+    text = _merged_text([Path(s) for s in sources])
+    backup = None
+    if os.path.lexists(output_path):
+        if output_path.is_symlink():
+            raise OutputExistsError(f"{output_path} is a symbolic link: move it away")
+        backup = free_backup_name(output_path)
+        make_backup(output_path, backup)
+    write_text_atomically(output_path, text)
+    _log.info("wrote %s", output_path)
+    return None if backup is None else str(backup)
+
+
+def write_copies(
+    plan: CopyPlan,
+    *,
+    overwrite: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    show: bool | None = False,
+) -> list[Path]:
     """Write every pair's region file; an existing one is backed up first.
 
-    Every output name is checked before anything is written.
+    Every output name is checked before anything is written.  The files are written by
+    the one batch runner (`ds9claw.batch.run_batch`): in this process, ``jobs`` local
+    processes, or a Dask ``scheduler``.
 
     Parameters
     ----------
@@ -237,6 +277,12 @@ def write_copies(plan: CopyPlan, *, overwrite: bool = False) -> list[Path]:
         From `plan_copies`.
     overwrite : bool
         Replace existing region files (each kept as ``<name>.bak`` first).
+    jobs : int
+        Local worker processes when no scheduler is given.
+    scheduler : str or None
+        Dask scheduler address.
+    show : bool or None
+        Show progress on standard error (None: when it is a terminal).
 
     Returns
     -------
@@ -247,7 +293,11 @@ def write_copies(plan: CopyPlan, *, overwrite: bool = False) -> list[Path]:
     ------
     OutputExistsError
         An output exists and ``overwrite`` is false (nothing is written).
+    InputError
+        A region file could not be written (the others are written; the message names it).
     """
+    from .batch import run_batch
+
     existing = [pair.output for pair in plan.pairs if pair.exists]
     if existing and not overwrite:
         raise OutputExistsError(
@@ -255,15 +305,17 @@ def write_copies(plan: CopyPlan, *, overwrite: bool = False) -> list[Path]:
             "would be replaced): nothing written; give --overwrite to replace them (each is "
             "kept as <name>.bak)"
         )
-    texts = [(pair, _merged_text(pair.sources)) for pair in plan.pairs]
-    backups: list[Path] = []
-    for pair, text in texts:
-        if pair.exists:
-            if Path(pair.output).is_symlink():
-                raise OutputExistsError(f"{pair.output} is a symbolic link: move it away")
-            backup = free_backup_name(pair.output)
-            make_backup(pair.output, backup)
-            backups.append(backup)
-        write_text_atomically(pair.output, text)
-        _log.info("wrote %s", pair.output)
-    return backups
+    for pair in plan.pairs:
+        if pair.exists and Path(pair.output).is_symlink():
+            raise OutputExistsError(f"{pair.output} is a symbolic link: move it away")
+    items = [(str(pair.output), [str(s) for s in pair.sources]) for pair in plan.pairs]
+    results = run_batch(
+        copy_region_files, items, jobs=jobs, scheduler=scheduler, desc="regions", show=show
+    )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise InputError(
+            f"{len(failed)} of {len(results)} region files could not be written, first "
+            f"{failed[0].name}: {failed[0].error}"
+        )
+    return [Path(r.value) for r in results if r.value is not None]

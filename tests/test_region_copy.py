@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from ds9claw.cli import main
 from ds9claw.region_copy import exposure_key, plan_copies, write_copies
 
 REAL = Path(__file__).parent / "data" / "real_regions"
@@ -148,3 +149,29 @@ def test_nothing_pairs_is_an_error(tmp_path):
     # the test data holds several visits: refused, it cannot say which to copy
     with pytest.raises(InputError, match="visits"):
         plan_copies([REAL], dest)
+
+
+@pytest.mark.parametrize("engine", ["jobs", "scheduler"])
+def test_copies_on_the_batch_runner_are_the_same(tmp_path, engine):
+    """--jobs 2 and a real Dask LocalCluster write the same files as the plain run."""
+    src = tmp_path / "visit21"
+    src.mkdir()
+    for p in SOURCES:
+        shutil.copy(p, src / p.name)
+    plain = _visit99(tmp_path / "plain")
+    assert main(["regions", "copy", str(src), str(plain), "-q"]) == 0
+    batch = _visit99(tmp_path / "batch")
+    if engine == "jobs":
+        assert main(["regions", "copy", str(src), str(batch), "--jobs", "2", "-q"]) == 0
+    else:
+        from cluster_helpers import local_cluster
+
+        with local_cluster() as cluster:
+            address = cluster.scheduler_address
+            argv = ["regions", "copy", str(src), str(batch), "--scheduler", address, "-q"]
+            assert main(argv) == 0
+    written = sorted(p.name for p in plain.glob("*.reg"))
+    assert len(written) == 11
+    assert sorted(p.name for p in batch.glob("*.reg")) == written
+    for name in written:
+        assert (batch / name).read_bytes() == (plain / name).read_bytes()

@@ -7,6 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..batch import add_scheduler_argument, resolve_scheduler
+from ._types import whole_number
+
 __all__ = ["register", "run"]
 
 _EPILOG = """\
@@ -56,6 +59,14 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
         "--overwrite", action="store_true", help="replace existing files (kept as <name>.bak)"
     )
     p.add_argument("--dry-run", action="store_true", help="print the pairs, write nothing")
+    p.add_argument(
+        "--jobs",
+        type=whole_number(minimum=1),
+        default=1,
+        metavar="N",
+        help="write the files with N local processes (default 1)",
+    )
+    add_scheduler_argument(p)
     p.set_defaults(func=run)
     parser.set_defaults(func=run)
 
@@ -81,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(f"dry run: {len(plan.pairs)} region file(s) would be written\n")
         return 0
-    backups = write_copies(plan, overwrite=args.overwrite)
+    backups = write_copies(
+        plan,
+        overwrite=args.overwrite,
+        jobs=args.jobs,
+        scheduler=resolve_scheduler(args.scheduler),
+        show=False if args.quiet else None,
+    )
     for backup in backups:
         sys.stdout.write(f"kept the earlier file as {backup}\n")
     sys.stdout.write(f"wrote {len(plan.pairs)} region file(s)\n")
