@@ -92,6 +92,10 @@ def load_visit(
         ds9_word(path, what="exposure")  # the name itself must be one DS9 can load
         words.append("{" + spec + "}")
     report = LoadReport()
+    # each frame gets its own zscale, as `ds9 -scale zscale` gives: scale limits locked
+    # across frames (say by an earlier preview) would turn every frame's mode to "user"
+    transport.set("lock scalelimits no")
+    transport.set("lock scale no")
     frames = _frames(transport)
     reuse = len(frames) == 1 and _empty(transport)
     for path, word in zip(paths, words, strict=True):
