@@ -28,6 +28,7 @@ def main() -> int:
     from ds9claw.commands.analysis import render_analysis_file, shipped_analysis_file
     from ds9claw.ds9.actions import _tcl_value, analysis_tasks
     from ds9claw.ds9.launch import start_ds9
+    from ds9claw.ds9.menu import wait_for_analysis_task
     from ds9claw.ds9.settings import Ds9Settings, save_settings
     from ds9claw.ds9.xpa import XpaTransport
     from ds9claw.example import make_example
@@ -64,8 +65,7 @@ def main() -> int:
             def run_once() -> float:
                 t0 = time.perf_counter()
                 x.set(f"analysis task {index}")
-                while _tcl_value(x, f"info exists ianalysis(menu,{index},pid)", tmp) == "1":
-                    time.sleep(0.02)
+                wait_for_analysis_task(x, index, timeout=600, scratch=tmp)
                 elapsed = time.perf_counter() - t0
                 frames = x.get("frame all").split()
                 if len(frames) != 3:

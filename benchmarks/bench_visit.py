@@ -38,9 +38,10 @@ def main() -> int:
 
     from ds9claw.commands.analysis import render_analysis_file, shipped_analysis_file
     from ds9claw.ds9 import visit, visit_actions
-    from ds9claw.ds9.actions import _tcl_value, analysis_tasks
+    from ds9claw.ds9.actions import analysis_tasks
     from ds9claw.ds9.launch import start_ds9
     from ds9claw.ds9.load import load_visit
+    from ds9claw.ds9.menu import wait_for_analysis_task
     from ds9claw.ds9.settings import Ds9Settings
     from ds9claw.ds9.xpa import XpaTransport
     from ds9claw.example_visit import make_example_visit
@@ -80,8 +81,7 @@ def main() -> int:
                 index = tasks.index(name)
                 t0 = time.perf_counter()
                 x.set(f"analysis task {index}")
-                while _tcl_value(x, f"info exists ianalysis(menu,{index},pid)", tmp) == "1":
-                    time.sleep(0.01)
+                wait_for_analysis_task(x, index, timeout=600, scratch=tmp)
                 return time.perf_counter() - t0
 
             single, whole, nxt, inproc = [], [], [], []

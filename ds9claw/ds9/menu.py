@@ -14,7 +14,7 @@ from ..errors import InputError, TransportError
 from .names import ds9_word
 from .transport import Transport
 
-__all__ = ["analysis_tasks", "run_analysis_task"]
+__all__ = ["analysis_tasks", "run_analysis_task", "wait_for_analysis_task"]
 
 _log = logging.getLogger(__name__)
 
@@ -126,14 +126,64 @@ def run_analysis_task(
     if _tcl_value(transport, f"winfo exists {window}", scratch) == "1":
         before = _tcl_value(transport, f"{window} get 1.0 end", scratch)
     transport.set(f"analysis task {index}")
-    deadline = time.monotonic() + timeout
-    while _tcl_value(transport, f"info exists ianalysis(menu,{index},pid)", scratch) == "1":
-        if time.monotonic() > deadline:
-            raise TransportError(f"analysis task {name!r} still running after {timeout:g} s")
-        time.sleep(0.02)
+    wait_for_analysis_task(transport, index, timeout=timeout, scratch=scratch, name=name)
     if _tcl_value(transport, f"winfo exists {window}", scratch) != "1":
         return ""
     text = _tcl_value(transport, f"{window} get 1.0 end", scratch)
     return (
         text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text
     )
+
+
+def wait_for_analysis_task(
+    transport: Transport,
+    index: int,
+    *,
+    timeout: float = 120.0,
+    scratch: Path,
+    name: str | None = None,
+) -> None:
+    """Wait for the Analysis-menu task ``index``, started a moment ago, to end.
+
+    DS9 is asked once for the task's process ids; then this waits on those processes
+    without a word to DS9, and asks DS9 again only once they have ended.  Polling DS9
+    over XPA while the task itself talks to DS9 (a snapshot's ``saveimage`` grabs the
+    window and runs Tk's event loop inside the task's request) has been seen to hang the
+    poll for XPA's whole timeout, or to make DS9 drop the task's request.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9 (on this machine: the task's processes are looked at here).
+    index : int
+        The task's number (``analysis task <index>``).
+    timeout : float
+        Seconds to wait.
+    scratch : pathlib.Path
+        Directory DS9 and this process share.
+    name : str, optional
+        The entry's label, for the message.
+
+    Raises
+    ------
+    TransportError
+        The task did not end within ``timeout``.
+    """
+    from ..safeio import pid_alive
+
+    label = repr(name) if name else str(index)
+    deadline = time.monotonic() + timeout
+    key = f"ianalysis(menu,{index},pid)"
+    words = _tcl_value(
+        transport, f"expr {{[info exists {key}] ? [set {key}] : {{}}}}", scratch
+    ).split()
+    pids = [int(w) for w in words if w.isdigit() and int(w) > 0]
+    while any(pid_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise TransportError(f"analysis task {label} still running after {timeout:g} s")
+        time.sleep(0.02)
+    # the processes have ended; DS9 reads the rest of their output and ends the task
+    while _tcl_value(transport, f"info exists {key}", scratch) == "1":
+        if time.monotonic() > deadline:
+            raise TransportError(f"analysis task {label} still running after {timeout:g} s")
+        time.sleep(0.02)

@@ -88,12 +88,13 @@ class Ds9Driver:
         return self.tcl(f"info exists ianalysis(menu,{index},pid)") == "1"
 
     def wait_task(self, index: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._running(index):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"analysis task {index} still running after {timeout} s")
+        from ds9claw.ds9.menu import wait_for_analysis_task
+        from ds9claw.errors import TransportError
+
+        try:
+            wait_for_analysis_task(self.t, index, timeout=timeout, scratch=self.scratch)
+        except TransportError as err:
+            raise AssertionError(str(err)) from err
 
     def task(self, name: str, timeout: float = 60.0) -> str:
         """Run a menu entry as a click would (``analysis task <n>``); return its text output."""
