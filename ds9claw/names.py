@@ -6,9 +6,9 @@ r"""Every name ds9claw derives from a file name, and file names as it stores the
   without the JWST product tail ``_rate``, ``_cal``, ``_rateints``, ``_calints``,
   ``_i2d`` or ``_crf``).
 * Templates: `template_fields` gives ``{stem}``, ``{dataset}``, ``{name}`` and ``{dir}``
-  of a file, the same four for region templates (`ds9claw.api.resolve_region_template`)
-  and mask templates (`ds9claw.commit.expand_mask_template`); `expand_name_template`
-  fills them in.
+  of a file; `resolve_template` is the one rule for region, mask and every other
+  template: fields filled in, and a relative result taken beside the file it was filled
+  for (wherever the process runs: a shell, DS9, a SAMP client, a cluster worker).
 * Product names (`product_names`: ``<stem><suffix>.fits`` and
   ``<stem><suffix>_zeroonemask.fits``), the backup name (`backup_path_for`), the
   snapshot base name (`snapshot_base`).
@@ -40,6 +40,7 @@ __all__ = [
     "free_backup_name",
     "printable_name",
     "product_names",
+    "resolve_template",
     "snapshot_base",
     "split_fits_name",
     "stem_of",
@@ -234,3 +235,51 @@ def free_backup_name(path: str | Path) -> Path:
         candidate = path.with_name(f"{path.name}.bak{number}")
         number += 1
     return candidate
+
+
+def resolve_template(template: str | Path, path: str | Path, *, what: str = "file") -> Path:
+    """Turn a name or template into the path it gives for one file.
+
+    A template with ``{stem}``, ``{dataset}``, ``{name}`` or ``{dir}`` (`template_fields`)
+    is filled in for ``path``, and a relative result is taken beside ``path`` (in its
+    directory; a template with ``{dir}`` places it itself), so that a template means the same file whatever the current directory.
+    ``{{`` and ``}}`` stand for literal braces.  A name without fields, or one naming an
+    existing file as it is (``brace{x}_claws.pix.reg``), is that file, as any path is.
+
+    Parameters
+    ----------
+    template : str or pathlib.Path
+        The name or template.
+    path : str or pathlib.Path
+        The file it is filled in for.
+    what : str
+        What the template names (``"region"``, ``"mask"``), for the message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ds9claw.errors.ParameterError
+        For an unknown field or a malformed template (a lone brace).
+    """
+    from .errors import ParameterError
+
+    text, path = str(template), Path(path)
+    try:
+        filled, expanded = expand_name_template(text, template_fields(path))
+    except KeyError as error:
+        raise ParameterError(
+            f"unknown field {{{error.args[0]}}} in {what} template {text!r} and no file has "
+            "that name; use {dataset}, {stem}, {name} or {dir}, and {{ }} for literal braces"
+        ) from None
+    except (ValueError, IndexError) as error:
+        raise ParameterError(
+            f"malformed {what} template {text!r} ({error}) and no file has that name; write "
+            "{{ and }} for literal braces"
+        ) from None
+    result = Path(filled)
+    if not expanded or result.is_absolute() or "{dir}" in text:
+        return result  # a template with {dir} places the file itself
+    return path.parent / result

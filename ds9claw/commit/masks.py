@@ -14,12 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
-from ..names import (
-    FITS_SUFFIX,
-    expand_name_template,
-    template_fields,
-)
+from ..errors import InputError
+from ..names import FITS_SUFFIX, resolve_template
 from .reports import (
     _FITS_MAGIC,
     _GZIP_MAGIC,
@@ -37,39 +33,28 @@ _log = logging.getLogger(__name__)
 def expand_mask_template(template: str, rate: str | Path) -> Path:
     """The mask path for ``rate`` from a template such as ``{dataset}_cal_claws_seed_image.fits``.
 
+    The rule of every template (`ds9claw.names.resolve_template`): ``{dataset}``,
+    ``{stem}``, ``{name}`` and ``{dir}`` are filled in for ``rate``; a relative result is
+    beside ``rate``; ``{{`` and ``}}`` are literal braces; a template without fields, or
+    one naming an existing file as it is (``brace{x}_mask.fits``), is that file.
+
     Parameters
     ----------
     template : str
-        A path with optional fields: ``{dataset}`` (`dataset_name`), ``{stem}`` (file
-        name without ``.fits``), ``{name}`` (file name) and ``{dir}`` (the rate file's
-        directory); ``{{`` and ``}}`` are literal braces.  A template without fields,
-        or one naming an existing file as it is (``brace{x}_mask.fits``), is the same
-        mask for every file.
+        The mask name or template.
     rate : str or pathlib.Path
         The rate file.
 
     Returns
     -------
     pathlib.Path
-        The mask path (relative paths are relative to the current directory).
 
     Raises
     ------
     ParameterError
         For an unknown field or a malformed template.
     """
-    try:
-        return Path(expand_name_template(template, template_fields(rate))[0])
-    except KeyError as error:
-        raise ParameterError(
-            f"unknown field {{{error.args[0]}}} in mask template {template!r} and no file has "
-            "that name; use {dataset}, {stem}, {name} or {dir}, and {{ }} for literal braces"
-        ) from None
-    except (ValueError, IndexError) as error:
-        raise ParameterError(
-            f"malformed mask template {template!r} ({error}) and no file has that name; write "
-            "{{ and }} for literal braces"
-        ) from None
+    return resolve_template(template, rate, what="mask")
 
 
 def _sha256(data: bytes) -> str:
