@@ -118,7 +118,7 @@ def box_statistics(
     if not good.any():
         raise ParameterError(
             "cannot estimate the background around the region: too few usable pixels; use "
-            "--ignore-background for sky-subtracted images or a smaller --box-size"
+            "`ignore_background=True` for sky-subtracted images or a smaller `box_size`"
         )
     median = np.full(my * mx, np.nan)
     noise = np.full(my * mx, np.nan)

@@ -277,5 +277,5 @@ def check_jobs(jobs: int) -> int:
     int
     """
     if jobs < 1:
-        raise InputError(f"--jobs must be 1 or more, got {jobs}")
+        raise InputError(f"`jobs` must be 1 or more, got {jobs}")
     return jobs

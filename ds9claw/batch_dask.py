@@ -21,7 +21,7 @@ def _import_distributed():
         import distributed
     except ImportError:
         raise BatchError(
-            "--scheduler needs dask.distributed: pip install 'ds9claw[cluster]'"
+            "`scheduler` needs dask.distributed: pip install 'ds9claw[cluster]'"
         ) from None
     return distributed
 
@@ -54,7 +54,7 @@ def run_on_scheduler(
     except (OSError, TimeoutError) as error:
         raise BatchError(
             f"cannot reach the Dask scheduler at {address} ({error}): start it, or check "
-            "--scheduler / $DASK_SCHEDULER_ADDRESS"
+            "`scheduler` / $DASK_SCHEDULER_ADDRESS"
         ) from None
     try:
         batch = uuid.uuid4().hex[:12]

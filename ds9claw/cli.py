@@ -15,6 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .commands.wording import (
+    CliWordingFormatter,
+    FlagTable,
+    cli_wording,
+    flag_table,
+    use_flags,
+)
 from .errors import Ds9ClawError
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
@@ -91,10 +98,10 @@ def _common_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
+def _configure_logging(verbose: int, quiet: bool, flags: FlagTable) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("ds9claw: %(message)s"))
+    handler.setFormatter(CliWordingFormatter("ds9claw: %(message)s", flags))
     root = logging.getLogger("ds9claw")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -119,13 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    _configure_logging(args.verbose, args.quiet)
+    flags = flag_table(parser, args)
+    use_flags(flags)  # commands that print library messages say them with these flags
+    _configure_logging(args.verbose, args.quiet, flags)
     try:
         return int(args.func(args) or 0)
     except Ds9ClawError as error:
         if args.debug:
             raise
-        print(f"ds9claw: error: {error}", file=sys.stderr)
+        print(f"ds9claw: error: {cli_wording(str(error), flags)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("ds9claw: interrupted", file=sys.stderr)

@@ -225,8 +225,8 @@ def _detect(  # noqa: C901 (to split: see issue 12, part 3)
         if not math.isfinite(rms_value) or level > upper * rms1:
             _log.warning(
                 "the region's median (%.4g) is %.1f times its noise above zero: this image "
-                "does not look sky-subtracted, so --ignore-background will flag most of the "
-                "region; drop --ignore-background to estimate the background",
+                "does not look sky-subtracted, so `ignore_background=True` will flag most of the "
+                "region; drop `ignore_background` to estimate the background",
                 level,
                 level / rms1 if rms1 > 0 else float("inf"),
             )
@@ -279,7 +279,7 @@ def _detect(  # noqa: C901 (to split: see issue 12, part 3)
     if result.n_masked == 0:
         warnings.warn(
             f"nothing detected above {upper:g} sigma in the region: the mask is empty "
-            "(lower --sigma to find fainter emission)",
+            "(lower `sigma` to find fainter emission)",
             NoDetectionWarning,
             stacklevel=2,
         )

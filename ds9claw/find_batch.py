@@ -75,7 +75,7 @@ def plan_find_groups(
             target = region_path_for(path, suffix)
             if target.exists():
                 raise OutputExistsError(
-                    f"{target} exists (it may be drawn by hand): pass --overwrite to replace "
+                    f"{target} exists (it may be drawn by hand): pass `overwrite=True` to replace "
                     "it (the old file is kept as a .bak backup)"
                 )
     return list(_group_headers(files).values())

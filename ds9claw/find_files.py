@@ -47,7 +47,7 @@ CANDIDATE_TAG = "ds9claw candidate"
 CANDIDATE_COLOR = "cyan"
 
 _SINGLE_WARNING = (
-    "searching %s alone (--single): without other dithers large galaxies and real "
+    "searching %s alone (`single=True`): without other dithers large galaxies and real "
     "diffuse light are proposed too; check every candidate"
 )
 
@@ -218,7 +218,7 @@ def find_files(  # noqa: C901 (to split: see issue 12, part 3)
         for target in targets.values():
             if target.exists():
                 raise OutputExistsError(
-                    f"{target} exists (it may be drawn by hand): pass --overwrite to replace "
+                    f"{target} exists (it may be drawn by hand): pass `overwrite=True` to replace "
                     "it (the old file is kept as a .bak backup)"
                 )
     groups = _group_headers(paths)
@@ -228,7 +228,7 @@ def find_files(  # noqa: C901 (to split: see issue 12, part 3)
             raise InputError(
                 f"{key}: {len(members)} exposure(s) ({names}); at least {MIN_EXPOSURES} dithers "
                 "of one detector and filter are needed to tell claws from the sky: add the "
-                "other exposures of the visit, or pass --single to search them one by one"
+                "other exposures of the visit, or pass `single=True` to search them one by one"
             )
     # Every group is searched before anything is written: an unreadable file in a later
     # group leaves no region file behind.
@@ -296,7 +296,9 @@ def _write_region(
     backup = None
     if target.exists():
         if not overwrite:
-            raise OutputExistsError(f"{target} appeared meanwhile: pass --overwrite to replace it")
+            raise OutputExistsError(
+                f"{target} appeared meanwhile: pass `overwrite=True` to replace it"
+            )
         backup = free_backup_name(target)
         make_backup(target, backup)
         _log.info("kept the old %s as %s", target.name, backup.name)
@@ -304,5 +306,3 @@ def _write_region(
     with atomic_write(target, overwrite=overwrite) as temp:
         temp.write_text(text, encoding="ascii")
     return backup
-
-

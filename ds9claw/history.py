@@ -215,7 +215,7 @@ def check_old_tool_commits(
             else "no backup from before that tool exists"
         )
         raise InputError(
-            f"{rate.name} already had claws removed by the old tool {done}: pass --force to "
+            f"{rate.name} already had claws removed by the old tool {done}: pass `force=True` to "
             f"commit this mask on top of it ({keep}); nothing was changed"
         )
     notes = [f"claws already removed by the old tool {done}: committed on top"]

@@ -101,7 +101,7 @@ def find_masks(rate: str | Path, directory: str | Path) -> MaskLookup:
     rate, directory = Path(rate), Path(directory)
     if not directory.is_dir():
         raise InputError(
-            f"--mask-dir {directory} is not a directory: give the directory that holds the "
+            f"`mask_dir` {directory} is not a directory: give the directory that holds the "
             "masks and region files"
         )
     dataset = dataset_name(rate)

@@ -242,7 +242,8 @@ def resolve_template(template: str | Path, path: str | Path, *, what: str = "fil
 
     A template with ``{stem}``, ``{dataset}``, ``{name}`` or ``{dir}`` (`template_fields`)
     is filled in for ``path``, and a relative result is taken beside ``path`` (in its
-    directory; a template with ``{dir}`` places it itself), so that a template means the same file whatever the current directory.
+    directory; a template with ``{dir}`` places it itself), so that a template means the
+    same file whatever the current directory.
     ``{{`` and ``}}`` stand for literal braces.  A name without fields, or one naming an
     existing file as it is (``brace{x}_claws.pix.reg``), is that file, as any path is.
 

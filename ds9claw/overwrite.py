@@ -20,7 +20,7 @@ from .errors import OutputExistsError
 __all__ = ["REPLACE_HINT", "is_ds9claw_product", "refuse_to_replace"]
 
 #: What the default refusal of `refuse_to_replace` tells the user to do.
-REPLACE_HINT = "pass --overwrite to replace it, or choose --output-dir"
+REPLACE_HINT = "pass `overwrite=True` to replace it, or choose another `output_dir`"
 
 
 def is_ds9claw_product(path: str | Path) -> bool:

@@ -302,7 +302,7 @@ def write_copies(
     if existing and not overwrite:
         raise OutputExistsError(
             f"{existing[0]} exists ({len(existing)} of the {len(plan.pairs)} region files "
-            "would be replaced): nothing written; give --overwrite to replace them (each is "
+            "would be replaced): nothing written; pass `overwrite=True` to replace them (each is "
             "kept as <name>.bak)"
         )
     for pair in plan.pairs:

@@ -318,24 +318,24 @@ def verify_revert(rate: Path, backup: Path, *, committed: bool, force: bool) -> 
                 f"{rate.name} has no ds9claw commit: its claws were removed by the old tool "
                 f"{check.old_tools[0]}, and {backup} is that tool's backup of the file from "
                 "before it (an old-tool backup: no sha256 was recorded, so it cannot be "
-                "verified); pass --force to restore it, which undoes that tool's claw removal; "
-                "nothing was changed"
+                "verified); pass `force=True` to restore it, which undoes that tool's claw "
+                "removal; nothing was changed"
             )
         raise InputError(
             f"{rate.name} has no ds9claw commit in its history: not reverting to "
-            f"{backup.name} (pass --force to restore it anyway)"
+            f"{backup.name} (pass `force=True` to restore it anyway)"
         )
     if check.not_original and not force:
         raise CommitError(
             f"{backup.name} is not the pre-commit version of {rate.name}: "
             f"{'; '.join(check.not_original + check.discarded)}; nothing was changed (pass "
-            "--force to restore it anyway)"
+            "`force=True` to restore it anyway)"
         )
     if check.discarded and not force:
         raise CommitError(
             f"reverting {rate.name} to {backup.name} would also throw away what was done "
             f"after the commit: {'; '.join(check.discarded)}; nothing was changed (pass "
-            "--force to restore it anyway)"
+            "`force=True` to restore it anyway)"
         )
     problems = check.not_original + check.discarded
     if problems:

@@ -306,7 +306,7 @@ def test_cal_file_with_note(tmp_path, mask_file):
 def test_non_nircam_and_non_imagemodel_need_force(tmp_path, mask_file):
     miri = make_rate(tmp_path / "jw0_mirimage_rate.fits", SHAPE, instrument="MIRI")
     before = miri.read_bytes()
-    with pytest.raises(InputError, match=r"MIRI file, not NIRCam.*--force"):
+    with pytest.raises(InputError, match=r"MIRI file, not NIRCam.*`force=True`"):
         commit_mask(miri, [mask_file])
     assert miri.read_bytes() == before
     report = commit_mask(miri, [mask_file], force=True)
@@ -343,7 +343,7 @@ def test_output_leaves_input_untouched(rate, mask_file, tmp_path):
     assert np.all(read_arrays(out)["DQ"][_box()] & BITS == BITS)
     with fits.open(out) as hdul:
         assert hdul[0].header["FILENAME"] == "new_rate.fits"
-    with pytest.raises(OutputExistsError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match="`overwrite=True`"):
         commit_mask(rate, [mask_file], output=out)
     assert commit_mask(rate, [mask_file], output=out, overwrite=True).status == "committed"
     assert _listing(out_dir) == ["new_rate.fits"]
@@ -362,7 +362,7 @@ def test_read_only_target_and_directory(rate, mask_file, tmp_path):
     before = rate.read_bytes()
     rate.chmod(0o444)
     try:
-        with pytest.raises(CommitError, match=r"read-only.*--output"):
+        with pytest.raises(CommitError, match=r"read-only.*`output`"):
             commit_mask(rate, [mask_file])
     finally:
         rate.chmod(0o644)
@@ -533,7 +533,7 @@ def test_mask_from_another_detector_or_an_exposure_is_refused(rate, tmp_path):
     assert any("made from jw01345001001_02201_00002_nrcb1_cal.fits" in n for n in report.notes)
     forced = commit_mask(rate, [other], force=True, flags="PERSISTENCE")
     assert forced.status == "committed"
-    assert any("committed because of --force" in n for n in forced.notes)
+    assert any("committed because of `force=True`" in n for n in forced.notes)
 
 
 def test_symlinked_target_commits_the_real_file(rate, mask_file, tmp_path):

@@ -178,7 +178,7 @@ def test_commit_notices_an_old_tool_commit_and_goes_on_only_with_force(old_clean
     message = str(info.value)
     assert f"already had claws removed by the old tool {OLD_TOOL} ({OLD_WHEN})" in message
     assert f"the existing backup {backup.name}, the original from before that tool" in message
-    assert "--force" in message and "nothing was changed" in message
+    assert "`force=True`" in message and "nothing was changed" in message
     assert rate.read_bytes() == cleaned and backup.read_bytes() == original
     assert _listing(rate.parent) == names
     # a dry run says the same
@@ -234,7 +234,7 @@ def test_revert_of_a_file_only_the_old_tool_cleaned(old_cleaned, tmp_path):
     message = str(info.value)
     assert f"its claws were removed by the old tool {OLD_TOOL} ({OLD_WHEN})" in message
     assert f"{backup} is that tool's backup" in message and "old-tool backup" in message
-    assert "no sha256 was recorded" in message and "--force" in message
+    assert "no sha256 was recorded" in message and "`force=True`" in message
     assert rate.read_bytes() == cleaned
     report = revert(rate, force=True)
     assert report.status == "reverted"

@@ -190,7 +190,7 @@ def test_revert_reports_what_it_would_throw_away(rate, mask_file, what, lost):
         f"reverting {rate.name} to {backup_path_for(rate).name} would also throw away what "
         "was done after the commit: "
     )
-    assert lost in message and message.endswith("(pass --force to restore it anyway)")
+    assert lost in message and message.endswith("(pass `force=True` to restore it anyway)")
     assert rate.read_bytes() == changed
     report = revert(rate, force=True)
     assert report.status == "reverted" and rate.read_bytes() == original

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..batch import add_scheduler_argument
 from ..errors import Ds9ClawError, ParameterError
 from ._types import whole_number
+from .wording import say
 
 __all__ = ["add_detection_arguments", "parameters_from_args", "register", "run"]
 
@@ -215,7 +216,7 @@ def _run_batch(
         desc="detect",
         show=not quiet,
     )
-    rows = [r.value if r.ok else (r.name, -1, "failed", r.error) for r in results]
+    rows = [r.value if r.ok else (r.name, -1, "failed", say(r.error)) for r in results]
     order = {path: i for i, path in enumerate(files)}
     rows.sort(key=lambda row: order[row[0]])
     width = max(len(row[0]) for row in rows)

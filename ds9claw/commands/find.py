@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..batch import add_scheduler_argument
 from ._types import number, whole_number
+from .wording import say
 
 __all__ = ["register", "run"]
 
@@ -186,7 +187,7 @@ def _run_groups(args: argparse.Namespace, options: dict, scheduler: str | None) 
     _print_table([by_path[Path(p)] for p in args.files if Path(p) in by_path])
     failed = [r for r in results if not r.ok]
     for result in failed:
-        print(f"ds9claw: error: group of {result.name}: {result.error}", file=sys.stderr)
+        print(f"ds9claw: error: group of {result.name}: {say(result.error)}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..batch import add_scheduler_argument
 from ._types import number, whole_number
+from .wording import say
 
 __all__ = ["SUGGESTION", "register", "run"]
 
@@ -216,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
         failed = [r for r in results if not r.ok]
         for result in failed:
             print(
-                f"ds9claw: error: preview of {result.name} failed: {result.error}", file=sys.stderr
+                f"ds9claw: error: preview of {result.name} failed: {say(result.error)}",
+                file=sys.stderr,
             )
         _print_records([rec for r in results if r.ok for rec in r.value])
         return 1 if failed else 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..batch import add_scheduler_argument
 from ._types import whole_number
+from .wording import say
 
 __all__ = ["register", "run_plan", "run_run", "run_status"]
 
@@ -147,7 +148,7 @@ def _print_status(table, manifest: Path, steps) -> int:
         for step in summary:
             if row[f"{step}_status"] == "failed":
                 failed += step in steps
-                print(f"  {step} failed: {row['path']}: {row[f'{step}_error']}")
+                print(f"  {step} failed: {row['path']}: {say(row[f'{step}_error'])}")
     for line in stale_locks(table):
         print(f"  lock left: {line}")
     if failed:

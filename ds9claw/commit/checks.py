@@ -53,11 +53,11 @@ def _check_provenance(target: _Target, loaded: Sequence[MaskInput], *, force: bo
                 raise InputError(
                     f"mask {item.path} was made from a {item.detector} exposure but "
                     f"{target.path.name} is {target.detector}: wrong mask for this file? "
-                    "(pass --force to commit it anyway)"
+                    "(pass `force=True` to commit it anyway)"
                 )
             notes.append(
                 f"mask {item.path.name} is from {item.detector}, the file is "
-                f"{target.detector} (committed because of --force)"
+                f"{target.detector} (committed because of `force=True`)"
             )
         if item.source_file and dataset_name(item.source_file) != dataset_name(target.filename):
             notes.append(
@@ -79,8 +79,8 @@ def _refuse_output_among_masks(dest: Path, masks: Sequence[str | Path]) -> None:
     for value in masks:
         if _same_file(dest, Path(value)):
             raise InputError(
-                f"--output {dest} is the mask {value}: the output must never be an input; "
-                "choose another --output; nothing was written"
+                f"`output` {dest} is the mask {value}: the output must never be an input; "
+                "choose another `output`; nothing was written"
             )
 
 
@@ -110,6 +110,6 @@ def _check_backup_policy(rate: Path, target: _Target, backup_path: Path | None, 
         return
     raise CommitError(
         f"{backup_path} exists but {rate.name} has no ds9claw commit in its history: the "
-        "backup belongs to another version of the file; move it away (or use --no-backup "
-        "or --output); nothing was changed"
+        "backup belongs to another version of the file; move it away (or use `backup=False` "
+        "or an `output`); nothing was changed"
     )

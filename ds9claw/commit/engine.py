@@ -223,7 +223,7 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
     rate = given = Path(rate)
     bits = interpret_flags(flags)
     if bits == 0:
-        raise ParameterError("no DQ flags to commit: give e.g. --flags DO_NOT_USE")
+        raise ParameterError("no DQ flags to commit: give e.g. `flags=DO_NOT_USE`")
     fill = _parse_fill(fill_value)
     target = _inspect_target(rate, force=force)
     # work on the real file: a symbolic link keeps pointing to it, and the backup, the
@@ -236,7 +236,9 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
     else:
         _refuse_output_among_masks(dest, masks)
         if dest.exists() and not overwrite:
-            raise OutputExistsError(f"{dest} exists: choose another --output or pass --overwrite")
+            raise OutputExistsError(
+                f"{dest} exists: choose another `output` or pass `overwrite=True`"
+            )
     loaded = load_masks(masks, target.shape, header=target.sci_header)  # type: ignore[arg-type]
     provenance_notes = _check_provenance(target, loaded, force=force) + _mask_notes(
         loaded, target.shape

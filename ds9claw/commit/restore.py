@@ -90,7 +90,7 @@ def revert(
     if not backup.exists():
         raise InputError(
             f"no backup {backup.name} next to {rate.name}: nothing to revert to (was the "
-            "commit made with --output or --no-backup?)"
+            "commit made with an `output` or `backup=False`?)"
         )
     report = RevertReport(target=rate, backup=backup, status="dry-run" if dry_run else "reverted")
     if not dry_run:

@@ -54,7 +54,7 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
         )
     if BACKUP_SUFFIX in path.name and not force:
         raise InputError(
-            f"{path} is a ds9claw backup: commit to the rate file itself (or pass --force)"
+            f"{path} is a ds9claw backup: commit to the rate file itself (or pass `force=True`)"
         )
     try:
         with path.open("rb") as handle:
@@ -108,17 +108,17 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
         )
     if not target.datamodel and not force:
         raise InputError(
-            f"{path} has no DATAMODL keyword: not a JWST datamodel file (pass --force to try)"
+            f"{path} has no DATAMODL keyword: not a JWST datamodel file (pass `force=True` to try)"
         )
     if target.instrument != "NIRCAM" and not force:
         raise InputError(
             f"{path} is a {target.instrument or 'non-JWST'} file, not NIRCam: ds9claw commits "
-            "claw masks into NIRCam files (pass --force to commit anyway)"
+            "claw masks into NIRCam files (pass `force=True` to commit anyway)"
         )
     if target.datamodel != "ImageModel" and not force:
         raise InputError(
             f"{path} is a {target.datamodel or 'plain FITS'} file, not an ImageModel: give a "
-            "*_rate.fits or *_cal.fits (pass --force to commit anyway)"
+            "*_rate.fits or *_cal.fits (pass `force=True` to commit anyway)"
         )
     return target
 
@@ -139,10 +139,10 @@ def _check_writable(target: Path, dest: Path, in_place: bool) -> None:
     if in_place and _read_only(target):
         raise CommitError(
             f"{target} is read-only: make it writable (chmod u+w) to commit in place, or write "
-            "a new file with --output; nothing was changed"
+            "a new file with `output`; nothing was changed"
         )
     if _read_only(directory) or not os.access(directory, os.W_OK | os.X_OK):
         raise CommitError(
             f"directory {directory} is read-only: ds9claw writes a temporary file and a backup "
-            "there; use --output in a writable directory; nothing was changed"
+            "there; use an `output` in a writable directory; nothing was changed"
         )
