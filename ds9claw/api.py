@@ -34,7 +34,8 @@ from .fitsio import (
 from .names import printable_name
 from .overwrite import refuse_to_replace
 from .parameters import PARAMETERS
-from .regions import RegionSource, region_masks
+from .region_mask import region_masks
+from .region_parse import RegionSource
 
 __all__ = [
     "DEFAULT_SUFFIX",

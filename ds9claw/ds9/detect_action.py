@@ -104,7 +104,7 @@ class DetectReport:
 
 
 def _count_shapes(text: str) -> tuple[int, int]:
-    from ..regions import RegionSource, parse_region_text
+    from ..region_parse import RegionSource, parse_region_text
 
     shapes = parse_region_text(RegionSource.from_text(text, name="DS9"))
     include = sum(1 for s in shapes if s.has_area and s.include)
@@ -314,7 +314,7 @@ def detect(
         from ..detect import DetectionParameters
         from ..fitsio import exposure_from_bytes, output_paths, product_header
         from ..overwrite import refuse_to_replace
-        from ..regions import RegionSource
+        from ..region_parse import RegionSource
 
         params = (params or DetectionParameters()).validate()
         suffix = suffix or DEFAULT_SUFFIX

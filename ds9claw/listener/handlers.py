@@ -164,7 +164,7 @@ def _lock_for(path: Path) -> threading.Lock:
 def _region_sources(
     params: Mapping[str, Any], text_key: str, url_key: str, *, sender: str, limits: Limits
 ) -> list[Any]:
-    from ..regions import RegionSource, parse_region_text
+    from ..region_parse import RegionSource, parse_region_text
 
     sources = []
     text = text_value(params, text_key, limit=limits.max_region_text)
@@ -514,7 +514,7 @@ def detect_in_ds9(
     from ..ds9.shown_image import detect_in_frame_of
     from ..fitsio import output_paths
     from ..overwrite import refuse_to_replace
-    from ..regions import RegionSource
+    from ..region_parse import RegionSource
 
     text = RegionSource.from_file(region).text
     # before DS9 is asked anything: the image and product names DS9 can load, and the
