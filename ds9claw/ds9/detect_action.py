@@ -312,8 +312,9 @@ def detect(
 
         from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
         from ..detect import DetectionParameters
-        from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..fitsio import exposure_from_bytes
         from ..overwrite import refuse_to_replace
+        from ..products import output_paths, product_header
         from ..region_parse import RegionSource
 
         params = (params or DetectionParameters()).validate()
