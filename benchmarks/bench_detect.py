@@ -62,7 +62,8 @@ def main() -> int:
     from ds9claw.dq import valid_pixel_mask
     from ds9claw.example import example_paths
     from ds9claw.fitsio import read_exposure
-    from ds9claw.regions import RegionSource, region_masks
+    from ds9claw.region_mask import region_masks
+    from ds9claw.region_parse import RegionSource
 
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -59,7 +59,7 @@ def _visit(directory: Path, size: int, snr: float, claws: bool = True) -> list[P
 
 
 def _polygon_mask(candidates, shape):
-    from ds9claw.regions import rasterize_shape
+    from ds9claw.region_pixels import rasterize_shape
 
     mask = np.zeros(shape, bool)
     for candidate in candidates:

@@ -7,7 +7,9 @@
 >>> products.mask_path, products.result.n_masked  # doctest: +SKIP
 
 The same products as the old ``util_detect_source_and_create_seed_image.py``:
-``<stem><suffix>.fits`` (float seed image) and ``<stem><suffix>_zeroonemask.fits``.
+``<stem><suffix>.fits`` (float seed image) and ``<stem><suffix>_zeroonemask.fits``;
+`write_products`, `provenance_cards` and `DEFAULT_SUFFIX` live in `ds9claw.products`
+and are part of this API too.
 """
 
 from __future__ import annotations
@@ -20,21 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from .detect import DetectionParameters, DetectionResult, NoDetectionWarning, detect_claws
 from .dq import DEFAULT_INVALID_FLAGS, valid_pixel_mask
 from .errors import InputError
-from .fitsio import (
-    Exposure,
-    output_paths,
-    product_header,
-    read_exposure,
-    write_fits_atomically,
-)
-from .names import printable_name
+from .fitsio import Exposure, read_exposure
 from .overwrite import refuse_to_replace
-from .parameters import PARAMETERS
-from .regions import RegionSource, region_masks
+from .products import DEFAULT_SUFFIX, output_paths, provenance_cards, write_products
+from .region_mask import region_masks
+from .region_parse import RegionSource
 
 __all__ = [
     "DEFAULT_SUFFIX",
@@ -47,9 +42,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-#: Product suffix: ``X_cal.fits`` -> ``X_cal_claws_seed_image.fits``.
-DEFAULT_SUFFIX = "_claws_seed_image"
 
 RegionInput = RegionSource | str | Path
 
@@ -174,132 +166,6 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     if not expanded:
         return path
     return path if path.is_absolute() or "{dir}" in text else image_path.parent / path
-
-
-def provenance_cards(
-    params: DetectionParameters,
-    *,
-    source: str,
-    include: Sequence[RegionSource] = (),
-    exclude: Sequence[RegionSource] = (),
-    result: DetectionResult | None = None,
-) -> list[tuple[str, object, str]]:
-    """FITS cards that record how a product was made.
-
-    Parameters
-    ----------
-    params : DetectionParameters
-        Parameters used.
-    source : str
-        Input file name (recorded with tabs and non-ASCII characters escaped, see
-        `ds9claw.names.printable_name`, since FITS cards hold printable ASCII only).
-    include, exclude : sequence of RegionSource
-        Region sources used (names and sha256 are recorded).
-    result : DetectionResult, optional
-        Adds the noise and the number of masked pixels.
-
-    Returns
-    -------
-    list of (keyword, value, comment)
-    """
-    none = "none"
-    cards: list[tuple[str, object, str]] = [
-        ("CLAWSOFT", "ds9claw", "software that made this file"),
-        ("CLAWVER", __version__, "ds9claw version"),
-        ("CLAWINP", printable_name(Path(source).name), "input image"),
-    ]
-    for description in PARAMETERS:
-        value = getattr(params, description.name)
-        keyword, comment = description.fits
-        cards.append((keyword, none if value is None else value, comment))
-    for prefix, sources in (("CLAWI", include), ("CLAWX", exclude)):
-        for number, region in enumerate(sources, start=1):
-            name = printable_name(Path(region.name).name)
-            cards.append((f"{prefix}R{number:02d}"[:8], name, "region"))
-            cards.append((f"{prefix}S{number:02d}"[:8], region.sha256, ""))
-    if result is not None:
-        cards.append(("CLAWRMS", result.rms_value, "noise used in the threshold"))
-        cards.append(("CLAWNPIX", result.n_masked, "pixels in the mask"))
-    return cards
-
-
-def write_products(
-    exposure: Exposure,
-    result: DetectionResult,
-    *,
-    source: str | Path,
-    include: Sequence[RegionSource] = (),
-    exclude: Sequence[RegionSource] = (),
-    output_dir: str | Path | None = None,
-    suffix: str = DEFAULT_SUFFIX,
-    overwrite: bool = False,
-    gzip: bool = False,
-    save_diagnostics: bool = False,
-) -> dict[str, Path]:
-    """Write the seed image, the zero-one mask and, if asked, diagnostic images.
-
-    All files are written, or none (see `ds9claw.fitsio.write_fits_atomically`).
-
-    Parameters
-    ----------
-    exposure : Exposure
-        The input image (its header and WCS go into the products).
-    result : DetectionResult
-        What to write.
-    source : str or pathlib.Path
-        The input file name the products are named after.
-    include, exclude : sequence of RegionSource
-        Regions used, for the provenance keywords.
-    output_dir : str or pathlib.Path, optional
-        Where to write (default: beside ``source``).
-    suffix : str
-        Product suffix.
-    overwrite : bool
-        Replace existing products.
-    gzip : bool
-        Write ``.fits.gz``.
-    save_diagnostics : bool
-        Also write valid-pixel, background and rms images.
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        Paths written, keyed ``seed``, ``mask`` (and ``valid``, ``background``, ``rms``).
-    """
-    if not suffix or "/" in suffix or "\\" in suffix:
-        raise InputError(f"output suffix {suffix!r} must be a non-empty name without '/'")
-    paths = output_paths(
-        source, suffix, output_dir=output_dir, gzip=gzip, diagnostics=save_diagnostics
-    )
-    header = product_header(
-        exposure,
-        provenance_cards(
-            result.params, source=str(source), include=include, exclude=exclude, result=result
-        ),
-    )
-    items: list[tuple[Path, np.ndarray, object]] = [
-        (paths["seed"], result.seed, header),
-        (paths["mask"], result.mask.astype(np.uint8), header),
-    ]
-    if save_diagnostics:
-        nan = np.float32(np.nan)
-        background = (
-            result.full_frame(result.background, nan)
-            if result.background is not None
-            else np.zeros(result.mask.shape, np.float32)
-        )
-        rms = (
-            result.full_frame(result.rms, nan)
-            if result.rms is not None
-            else np.full(result.mask.shape, np.float32(result.rms_value))
-        )
-        items += [
-            (paths["valid"], result.full_frame(result.valid.astype(np.uint8)), header),
-            (paths["background"], background, header),
-            (paths["rms"], rms, header),
-        ]
-    write_fits_atomically(items, overwrite=overwrite)
-    return paths
 
 
 def detect_file(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -31,9 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import example as _ex
 from .errors import InputError, OutputExistsError, ParameterError
-from .example_wcs import set_pointing, tan_wcs
+from .example import DEFAULT_CLAW_SNR, DEFAULT_DATASET, validate_example_arguments
+from .example_products import cal_model, rate_model, truth_hdulist
+from .example_scene import MAX_SIZE, claw_geometry
+from .example_visit_scene import exposure_scene, sky_catalog, unique_arc
+from .example_wcs import set_pointing
 from .safeio import atomic_write
 
 __all__ = [
@@ -59,9 +61,6 @@ _DITHERS = np.array(
 )
 _DEPTH = (1.0, 1.08, 0.93, 1.04, 0.97, 1.1)  # noise factor of each exposure
 _CLAW_JITTER = 3.0  # px at 2048: centre shift of the claw between dithers
-_ARC_FRACTION = 0.35  # length of the one-dither arc, relative to the main claw
-_DIFFUSE_R_EFF = 140.0  # px at 2048: the extended sky emission
-_DIFFUSE_PEAK = 1.5  # in BACKGROUND_SIGMA
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def dither_offsets(n_exposures: int, size: int) -> np.ndarray:
     numpy.ndarray
         (N, 2) offsets; the first is (0, 0).
     """
-    return _DITHERS[:n_exposures] * (size / _ex.MAX_SIZE)
+    return _DITHERS[:n_exposures] * (size / MAX_SIZE)
 
 
 def visit_paths(output_dir: str | os.PathLike[str], n_exposures: int, size: int) -> VisitFiles:
@@ -148,9 +147,9 @@ def make_example_visit(
     output_dir: str | os.PathLike[str],
     *,
     n_exposures: int = DEFAULT_VISIT_EXPOSURES,
-    size: int = _ex.MAX_SIZE,
+    size: int = MAX_SIZE,
     seed: int = 0,
-    claw_snr: float = _ex.DEFAULT_CLAW_SNR,
+    claw_snr: float = DEFAULT_CLAW_SNR,
     claws: bool = True,
     overwrite: bool = False,
 ) -> VisitFiles:
@@ -163,7 +162,7 @@ def make_example_visit(
     n_exposures : int
         Number of dithers, 1 to 6 (default 4).
     size : int
-        Pixels on a side (`ds9claw.example.MIN_SIZE` to ``MAX_SIZE``); the claw, the
+        Pixels on a side (`ds9claw.example_scene.MIN_SIZE` to ``MAX_SIZE``); the claw, the
         dither offsets and the sources scale with ``size / 2048``.
     seed : int
         Seed of ``numpy.random.default_rng``.
@@ -192,7 +191,7 @@ def make_example_visit(
         raise ParameterError(
             f"a visit of {n_exposures} exposures cannot be made: give 1 to {len(_DITHERS)}"
         )
-    size, _, seed, claw_snr = _ex._validate(size, 0.0, seed, claw_snr, _ex.DEFAULT_DATASET)
+    size, _, seed, claw_snr = validate_example_arguments(size, 0.0, seed, claw_snr, DEFAULT_DATASET)
     files = visit_paths(output_dir, int(n_exposures), size)
     folder = Path(output_dir)
     if folder.exists() and not folder.is_dir():
@@ -204,10 +203,11 @@ def make_example_visit(
     from stdatamodels.jwst.datamodels import ImageModel
 
     rng = np.random.default_rng(seed)
-    scale = size / _ex.MAX_SIZE
-    main_claw = _ex._claw_geometry(rng, size, scale)
-    arc = _unique_arc(rng, size, scale, main_claw)
-    catalog = _sky_catalog(rng, size, scale, main_claw)
+    scale = size / MAX_SIZE
+    main_claw = claw_geometry(rng, size, scale)
+    arc = unique_arc(rng, size, scale, main_claw)
+    pad = float(np.abs(_DITHERS).max() * scale) + 20
+    catalog = sky_catalog(rng, size, scale, pad=pad)
     jitter = rng.normal(0.0, _CLAW_JITTER * scale, (n_exposures, 2))
     changes = rng.uniform(0.9, 1.1, (n_exposures, 2))  # brightness, width
     noise_seeds = np.random.SeedSequence(seed).spawn(n_exposures)
@@ -223,7 +223,7 @@ def make_example_visit(
             shown = [(claw, changes[index, 0])]
             if index == UNIQUE_ARC_EXPOSURE or (n_exposures <= UNIQUE_ARC_EXPOSURE and index == 0):
                 shown.append((arc, 1.0))
-            scene = _exposure_scene(
+            scene = exposure_scene(
                 np.random.default_rng(noise_seeds[index]),
                 size=size,
                 catalog=catalog,
@@ -233,14 +233,12 @@ def make_example_visit(
                 depth=_DEPTH[index],
                 main_claw=claw,
             )
-            as_files = _ex.ExampleFiles(
-                exposure.dataset, exposure.cal, exposure.rate, exposure.cal, exposure.truth
-            )
-            cal = _ex._cal_model(ImageModel, scene, as_files, "SHORT")
-            rate = _ex._rate_model(ImageModel, scene, as_files, "SHORT")
+            names = {"dataset": exposure.dataset, "channel": "SHORT"}
+            cal = cal_model(ImageModel, scene, filename=exposure.cal, **names)
+            rate = rate_model(ImageModel, scene, filename=exposure.rate, **names)
             for model in (cal, rate):
                 set_pointing(model, size, np.asarray(exposure.offset))
-            truth = _ex._truth_hdulist(scene, as_files, seed=seed, claw_snr=claw_snr)
+            truth = truth_hdulist(scene, exposure.dataset, seed=seed, claw_snr=claw_snr)
             truth[0].header["DITHERX"] = (exposure.offset[0], "[pix] sky offset x vs exposure 1")
             truth[0].header["DITHERY"] = (exposure.offset[1], "[pix] sky offset y vs exposure 1")
             for path, write in (
@@ -253,145 +251,3 @@ def make_example_visit(
             rate.close()
     _log.info("example visit of %d exposures (%d px) written to %s", n_exposures, size, folder)
     return files
-
-
-# --------------------------------------------------------------------------- the scene
-
-
-@dataclass(frozen=True)
-class _Source:
-    x: float  # 0-based pixel of exposure 1
-    y: float
-    peak: float
-    star: bool
-    shape: tuple[float, float, float, float]  # r_eff, n, q, theta (galaxies)
-
-
-def _unique_arc(rng: np.random.Generator, size: int, scale: float, main: _ex._Claw) -> _ex._Claw:
-    """A shorter arc elsewhere on the detector that does not touch the main claw."""
-    _, _, main_truth = _ex._render_claw(main, size)
-    box, _, _ = _ex._render_claw(main, size)
-    occupied = np.zeros((size, size), bool)
-    occupied[box] = main_truth
-    length = _ex._CLAW_LENGTH * scale * _ARC_FRACTION
-    clearance = _ex.REFERENCE_BORDER + main.width + 8 * scale + 6
-    for _ in range(500):
-        span = rng.uniform(0.8, 1.2)
-        radius = length / span
-        start = rng.uniform(0, 2 * np.pi)
-        cx, cy = rng.uniform(-0.3 * size, 1.3 * size, 2)
-        arc = _ex._Claw(
-            cx, cy, radius, start, span, main.width * 0.8, main.edge * 0.8, main.brightness
-        )
-        xy = arc.point(np.linspace(0.0, length, 64))
-        if xy.min() < clearance or xy.max() > size - 1 - clearance:
-            continue
-        arc_box, _, arc_truth = _ex._render_claw(arc, size)
-        grown = np.zeros((size, size), bool)
-        grown[arc_box] = arc_truth
-        if not (occupied & _grow(grown, int(2 * main.width))).any():
-            return arc
-    raise RuntimeError("no room for the one-dither arc")
-
-
-def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.binary_dilation(mask, iterations=max(pixels, 1))
-
-
-def _sky_catalog(
-    rng: np.random.Generator, size: int, scale: float, claw: _ex._Claw
-) -> list[_Source]:
-    """Sources over the frame plus the dither margin, in exposure-1 pixels."""
-    pad = float(np.abs(_DITHERS).max() * scale) + 20
-    area = ((size + 2 * pad) / size) ** 2
-    n_sources = max(round(_ex._N_SOURCES * scale**2 * area), _ex._MIN_SOURCES)
-    n_bright = max(round(_ex._N_BRIGHT * scale**2 * area), 1)
-    sigma = _ex.BACKGROUND_SIGMA
-    xs = rng.uniform(-pad, size - 1 + pad, n_sources)
-    ys = rng.uniform(-pad, size - 1 + pad, n_sources)
-    peaks = sigma * 3.0 * (1 - rng.uniform(0, 1, n_sources)) ** (-1 / 1.3)
-    peaks = np.minimum(peaks, 300 * sigma)
-    peaks[:n_bright] = sigma * np.exp(rng.uniform(np.log(500), np.log(3000), n_bright))
-    is_star = rng.uniform(0, 1, n_sources) < 0.35
-    is_star[:n_bright] = True
-    catalog = []
-    for x, y, peak, star in zip(xs, ys, peaks, is_star, strict=True):
-        shape = (
-            float(np.exp(rng.uniform(np.log(1.5), np.log(12.0)))),
-            float(rng.uniform(0.6, 4.0)),
-            float(rng.uniform(0.3, 1.0)),
-            float(rng.uniform(0, np.pi)),
-        )
-        catalog.append(_Source(float(x), float(y), float(peak), bool(star), shape))
-    # Real extended emission, fixed on the sky: a large faint exponential disc.
-    r_eff = _DIFFUSE_R_EFF * scale
-    catalog.append(
-        _Source(
-            float(rng.uniform(0.3, 0.7) * size),
-            float(rng.uniform(0.3, 0.7) * size),
-            _DIFFUSE_PEAK * sigma,
-            False,
-            (r_eff, 1.0, 0.7, float(rng.uniform(0, np.pi))),
-        )
-    )
-    return catalog
-
-
-def _render_sources(image: np.ndarray, catalog: list[_Source], wcs, reference) -> None:
-    """Render the catalog (exposure-1 pixels, through exposure 1's WCS to RA/Dec) here."""
-    sigma = _ex.BACKGROUND_SIGMA
-    ra, dec = reference.all_pix2world([s.x for s in catalog], [s.y for s in catalog], 0)
-    xs, ys = wcs.all_world2pix(ra, dec, 0)
-    for source, x, y in zip(catalog, xs, ys, strict=True):
-        if source.star:
-            half = 30 if source.peak > 300 * sigma else 10
-            _ex._add_stamp(image, x, y, half, _ex._star(source.peak, _ex._STAR_SIGMA))
-        else:
-            r_eff, n, q, theta = source.shape
-            half = min(math.ceil(6 * r_eff) + 3, max(80, math.ceil(4 * r_eff)))
-            _ex._add_stamp(image, x, y, half, _ex._galaxy(source.peak, r_eff, n, q, theta))
-
-
-def _exposure_scene(
-    rng: np.random.Generator,
-    *,
-    size: int,
-    catalog: list[_Source],
-    offset: np.ndarray,
-    claws: list[tuple[_ex._Claw, float]],
-    claw_snr: float,
-    depth: float,
-    main_claw: _ex._Claw,
-) -> _ex._Scene:
-    """One dither: the sky seen through this exposure's pointing, its claws and noise."""
-    astro = np.zeros((size, size))
-    truth = np.zeros((size, size), dtype=bool)
-    amplitude = claw_snr * _ex.BACKGROUND_SIGMA
-    for claw, brightness in claws:
-        box, value, claw_truth = _ex._render_claw(claw, size)
-        astro[box] += amplitude * brightness * value
-        truth[box] |= claw_truth
-    _render_sources(astro, catalog, tan_wcs(size, offset), tan_wcs(size, np.zeros(2)))
-    signal = np.maximum(astro + _ex.NOMINAL_SKY, 0.0)
-    var_poisson = _ex.POISSON_VARIANCE_PER_MJYSR * signal * depth**2
-    var_rnoise = np.full((size, size), _ex.READ_NOISE**2 * depth**2)
-    var_flat = (_ex.FLAT_ERROR * signal) ** 2
-    noise = rng.standard_normal((size, size)) * np.sqrt(var_poisson + var_rnoise + var_flat)
-    hot, dead = _ex._bad_pixels(rng, size)
-    hot_rate = np.exp(rng.uniform(np.log(20.0), np.log(2000.0), hot[0].size))
-    return _ex._Scene(
-        science=astro + noise,
-        var_poisson=var_poisson,
-        var_rnoise=var_rnoise,
-        var_flat=var_flat,
-        hot=hot,
-        dead=dead,
-        hot_rate=hot_rate,
-        truth=truth,
-        claw=main_claw,
-        claw_amplitude=amplitude,
-        polygon=np.zeros((0, 2)),
-        sky=0.0,
-    )

@@ -1,16 +1,49 @@
-"""WCS of the example visit's exposures: TAN pointings and their gwcs.
+"""WCS of the example's exposures: the TAN projection, the visit's pointings, their gwcs.
 
 The gwcs and ``S_REGION`` come from `ds9claw.gwcs_from_fits`, the one gwcs builder.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-from . import example as _ex
 from .gwcs_from_fits import gwcs_from_wcsinfo, s_region
 
-__all__ = ["set_pointing", "tan_wcs"]
+__all__ = ["PIXEL_SCALE", "fill_wcsinfo", "set_pointing", "tan_wcs"]
+
+#: Pixel scale (arcsec per pixel) of the short- and long-wave channels.
+PIXEL_SCALE = {"SHORT": 0.031, "LONG": 0.063}
+
+
+def fill_wcsinfo(wcsinfo: Any, size: int, pixel_scale: float) -> None:
+    """Set a TAN projection rotated by 7 degrees from north up, east to the left.
+
+    Parameters
+    ----------
+    wcsinfo : object
+        A JWST ``meta.wcsinfo`` node, or any object taking the same attributes.
+    size : int
+        Pixels on a side; the reference pixel is the frame centre.
+    pixel_scale : float
+        Arcseconds per pixel (`PIXEL_SCALE` of the channel).
+    """
+    rotation = math.radians(7.0)
+    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
+    wcsinfo.wcsaxes = 2
+    wcsinfo.ctype1, wcsinfo.ctype2 = "RA---TAN", "DEC--TAN"
+    wcsinfo.cunit1 = wcsinfo.cunit2 = "deg"
+    wcsinfo.crpix1 = wcsinfo.crpix2 = (size + 1) / 2
+    wcsinfo.crval1, wcsinfo.crval2 = 53.16, -27.78  # GOODS-S
+    wcsinfo.cdelt1 = wcsinfo.cdelt2 = pixel_scale / 3600
+    wcsinfo.pc1_1, wcsinfo.pc1_2 = -cos_r, sin_r
+    wcsinfo.pc2_1, wcsinfo.pc2_2 = sin_r, cos_r
+    wcsinfo.ra_ref, wcsinfo.dec_ref = 53.16, -27.78
+    wcsinfo.roll_ref = 7.0
+    wcsinfo.v3yangle = 0.0
+    wcsinfo.vparity = -1
 
 
 def tan_wcs(size: int, offset: np.ndarray):
@@ -20,7 +53,7 @@ def tan_wcs(size: int, offset: np.ndarray):
     from astropy.wcs import WCS
 
     info = SimpleNamespace()
-    _ex._fill_wcsinfo(info, size, _ex._PIXEL_SCALE["SHORT"])
+    fill_wcsinfo(info, size, PIXEL_SCALE["SHORT"])
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     wcs.wcs.crpix = [info.crpix1, info.crpix2]

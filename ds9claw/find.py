@@ -304,7 +304,7 @@ def _finite_median(values: np.ndarray) -> float:
 def _candidates_of(core, combined, core_area, margin_bins, factor, params):
     from scipy import ndimage
 
-    from .regions import rasterize_shape
+    from .region_pixels import rasterize_shape
 
     filled = ndimage.binary_fill_holes(ndimage.binary_closing(core, iterations=2) | core)
     labels, count = ndimage.label(filled, structure=np.ones((3, 3), bool))

@@ -1,70 +1,25 @@
-"""Reading exposures and writing the seed, mask and diagnostic products.
+"""Reading exposures: a cal or rate file, or FITS bytes from DS9, as an `Exposure`.
 
 Only ``astropy.io.fits`` is used here: a JWST cal or rate file is read as FITS (SCI,
 DQ, and the WCS keywords of the SCI header), which is several times faster than opening
-it as a data model and gives the same pixels.
+it as a data model and gives the same pixels.  The products are written by
+`ds9claw.products`.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, OutputExistsError
-from .names import product_names, stem_of
+from .errors import InputError
 
-__all__ = [
-    "Exposure",
-    "exposure_from_bytes",
-    "output_paths",
-    "product_header",
-    "read_exposure",
-    "refuse_existing",
-    "stem_of",
-    "write_fits_atomically",
-]
+__all__ = ["Exposure", "exposure_from_bytes", "read_exposure"]
 
 _log = logging.getLogger(__name__)
-
-_STRUCTURAL = {
-    "SIMPLE",
-    "XTENSION",
-    "BITPIX",
-    "NAXIS",
-    "NAXIS1",
-    "NAXIS2",
-    "NAXIS3",
-    "EXTEND",
-    "PCOUNT",
-    "GCOUNT",
-    "EXTNAME",
-    "EXTVER",
-    "BZERO",
-    "BSCALE",
-    "CHECKSUM",
-    "DATASUM",
-    "BUNIT",
-}
-_CONTEXT_KEYS = (
-    "TELESCOP",
-    "INSTRUME",
-    "DETECTOR",
-    "FILTER",
-    "PUPIL",
-    "DATE-OBS",
-    "TIME-OBS",
-    "PROGRAM",
-    "OBSERVTN",
-    "VISIT",
-    "EXPOSURE",
-    "FILENAME",
-)
 
 
 @dataclass
@@ -249,161 +204,3 @@ def _image_hdu_index(hdul, name: str) -> int:
             "give a cal/rate file or one plane of the cube"
         )
     raise InputError(f"{name} has no 2-D image in any HDU")
-
-
-def output_paths(
-    source: str | Path,
-    suffix: str,
-    *,
-    output_dir: str | Path | None = None,
-    gzip: bool = False,
-    diagnostics: bool = False,
-) -> dict[str, Path]:
-    """Names of the products for ``source``, as the old script names them.
-
-    Parameters
-    ----------
-    source : str or pathlib.Path
-        The input file (``dir/X_cal.fits``).
-    suffix : str
-        Product suffix (``"_claws_seed_image"``).
-    output_dir : str or pathlib.Path, optional
-        Directory of the products (default: the input's directory).
-    gzip : bool
-        Name them ``.fits.gz``.
-    diagnostics : bool
-        Include the diagnostic images (valid pixels, background, rms).
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        Keys ``seed`` and ``mask``, and with diagnostics ``valid``, ``background``, ``rms``.
-    """
-    source = Path(source)
-    directory = Path(output_dir) if output_dir is not None else source.parent
-    base = stem_of(source) + suffix
-    ext = ".fits.gz" if gzip else ".fits"
-    seed, mask = product_names(stem_of(source), suffix, ext)
-    paths = {"seed": directory / seed, "mask": directory / mask}
-    if diagnostics:
-        paths["valid"] = directory / f"{base}_valid_pixels{ext}"
-        paths["background"] = directory / f"{base}_bkg2d{ext}"
-        paths["rms"] = directory / f"{base}_rms2d{ext}"
-    return paths
-
-
-def product_header(exposure: Exposure, provenance: Sequence[tuple[str, object, str]] = ()):
-    """Header for a product: the image header's WCS and context, plus provenance cards.
-
-    Parameters
-    ----------
-    exposure : Exposure
-        The input image.
-    provenance : sequence of (keyword, value, comment)
-        Cards to add (keywords of at most 8 characters).
-
-    Returns
-    -------
-    astropy.io.fits.Header
-    """
-    from astropy.io import fits
-
-    header = fits.Header()
-    for key in _CONTEXT_KEYS:
-        if key in exposure.primary_header and key not in exposure.header:
-            header[key] = (exposure.primary_header[key], exposure.primary_header.comments[key])
-    for card in exposure.header.cards:
-        if card.keyword in _STRUCTURAL or card.keyword in ("", "COMMENT", "HISTORY"):
-            continue
-        try:
-            header.append(card, end=True)
-        except (ValueError, KeyError):  # a malformed card is not worth failing for
-            continue
-    for key, value, comment in provenance:
-        if isinstance(value, str):
-            value = value[:68]
-            if len(value) + len(comment) > 60:
-                comment = ""  # a long value keeps the card within 80 characters
-        header[key] = (value, comment)
-    return header
-
-
-def refuse_existing(paths: Iterable[Path]) -> None:
-    """Raise `OutputExistsError` when any of ``paths`` exists (before anything is written).
-
-    Parameters
-    ----------
-    paths : iterable of pathlib.Path
-        Planned output files.
-
-    Raises
-    ------
-    OutputExistsError
-        Naming the first existing file and what to do.
-    """
-    existing = [str(p) for p in paths if p.exists()]
-    if existing:
-        raise OutputExistsError(
-            f"{existing[0]} exists: pass --overwrite to replace it, or choose --output-dir"
-        )
-
-
-def write_fits_atomically(
-    items: Iterable[tuple[Path, np.ndarray, object]], *, overwrite: bool
-) -> None:
-    """Write several single-HDU FITS files, all or nothing.
-
-    Each file is written to a temporary name in its target directory, flushed and
-    fsynced; only when all are written are they renamed into place.  Nothing is left
-    behind on failure.
-
-    Parameters
-    ----------
-    items : iterable of (path, data, header)
-        Files to write (``.gz`` names are compressed).
-    overwrite : bool
-        Replace any existing file; otherwise only ds9claw's own earlier products are
-        replaced and any other file is an error before anything is written
-        (`ds9claw.overwrite.refuse_to_replace`).
-
-    Raises
-    ------
-    OutputExistsError
-        When a target may not be replaced (`ds9claw.overwrite.refuse_to_replace`).
-    InputError
-        When a directory is missing or not writable (nothing is written).
-    """
-    from astropy.io import fits
-
-    from .overwrite import refuse_to_replace
-
-    items = list(items)
-    refuse_to_replace((p for p, _, _ in items), overwrite=overwrite)
-    for directory in {p.parent for p, _, _ in items}:
-        if not directory.is_dir():
-            raise InputError(f"output directory {directory} does not exist: create it first")
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise InputError(
-                f"output directory {directory} is not writable: choose another --output-dir"
-            )
-    from contextlib import ExitStack
-
-    from .safeio import atomic_write, remove_stale_temps
-
-    for p, _, _ in items:  # temporaries of a writer killed earlier (a dead worker's)
-        remove_stale_temps(p)
-    try:
-        with ExitStack() as stack:
-            # every file is complete on disk before the first one is renamed into place;
-            # an error in any of them removes all the temporary files
-            temporaries = [
-                stack.enter_context(atomic_write(p, overwrite=True)) for p, _, _ in items
-            ]
-            for temp, (_, data, header) in zip(temporaries, items, strict=True):
-                fits.PrimaryHDU(data=data, header=header).writeto(temp, overwrite=True)
-    except OSError as error:
-        where = error.filename or items[0][0].parent
-        raise InputError(
-            f"cannot write the products in {Path(where).parent if error.filename else where}: "
-            f"{error.strerror or error}; free some space or choose another --output-dir"
-        ) from None

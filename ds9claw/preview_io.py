@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .fitsio import refuse_existing
+from .products import refuse_existing
 from .safeio import atomic_write
 
 __all__ = [

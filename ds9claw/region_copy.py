@@ -76,7 +76,7 @@ def region_path_for(exposure: str | os.PathLike[str]) -> Path:
     -------
     pathlib.Path
     """
-    from .fitsio import stem_of
+    from .names import stem_of
 
     path = Path(exposure)
     return path.parent / REGION_TEMPLATE.format(stem=stem_of(path))

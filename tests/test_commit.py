@@ -226,7 +226,8 @@ def test_existing_bits_kept_flags_int_and_fill_nan(rate, mask_file):
 
 
 def test_region_file_and_float_seed_masks_are_ored(example_copy, tmp_path):
-    from ds9claw.regions import RegionSource, region_masks
+    from ds9claw.region_mask import region_masks
+    from ds9claw.region_parse import RegionSource
 
     rate = example_copy.rate
     with fits.open(rate) as hdul:

@@ -26,7 +26,7 @@ from ds9claw.errors import InputError
 from ds9claw.fitscheck import check_complete, scan_fits
 from ds9claw.fitsio import exposure_from_bytes
 from ds9claw.names import printable_name
-from ds9claw.regions import RegionSource
+from ds9claw.region_parse import RegionSource
 
 
 def _env() -> dict[str, str]:

@@ -21,7 +21,8 @@ from ds9claw.detect import (
 )
 from ds9claw.errors import ParameterError
 from ds9claw.fitsio import read_exposure
-from ds9claw.regions import RegionSource, region_masks
+from ds9claw.region_mask import region_masks
+from ds9claw.region_parse import RegionSource
 
 SEED_PARAMS = DetectionParameters(sigma=2, minpixarea=1, smooth=1, ignore_background=True)
 

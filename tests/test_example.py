@@ -313,7 +313,8 @@ def test_region_encloses_the_truth_loosely(example_small):
 
 
 def test_region_mask_agrees_with_ds9claw_regions(example_small):
-    from ds9claw.regions import RegionSource, region_masks
+    from ds9claw.region_mask import region_masks
+    from ds9claw.region_parse import RegionSource
 
     truth = example_small.load_truth()
     include, exclude = region_masks(

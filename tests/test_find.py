@@ -14,7 +14,7 @@ from ds9claw.cli import main
 from ds9claw.errors import InputError, OutputExistsError
 from ds9claw.example_visit import UNIQUE_ARC_EXPOSURE
 from ds9claw.find_files import CANDIDATE_TAG, find_files
-from ds9claw.regions import rasterize_shape
+from ds9claw.region_pixels import rasterize_shape
 
 OBSERVERS = ["--sigma", "2", "--smooth", "1", "--minpixarea", "1", "--ignore-background"]
 

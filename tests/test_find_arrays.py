@@ -8,7 +8,7 @@ import pytest
 from ds9claw.errors import ParameterError
 from ds9claw.find import FindParameters, find_candidates
 from ds9claw.outline import outline_polygon, simplify_closed
-from ds9claw.regions import rasterize_shape
+from ds9claw.region_pixels import rasterize_shape
 
 SIZE = 512
 OFFSETS = np.array([[0.0, 0.0], [41.3, 17.8], [-23.6, 50.2], [60.4, -31.7]])

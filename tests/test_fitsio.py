@@ -10,7 +10,9 @@ import pytest
 from astropy.io import fits
 
 from ds9claw.errors import InputError
-from ds9claw.fitsio import exposure_from_bytes, output_paths, read_exposure, stem_of
+from ds9claw.fitsio import exposure_from_bytes, read_exposure
+from ds9claw.names import stem_of
+from ds9claw.products import output_paths
 
 
 def test_jwst_cal_reads_sci_dq_and_wcs(example_small):

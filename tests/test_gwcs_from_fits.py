@@ -59,10 +59,10 @@ def test_attach_fits_gwcs_needs_no_jwst():
     code = (
         "import sys\n"
         "from stdatamodels.jwst.datamodels import ImageModel\n"
-        "from ds9claw.example import _fill_wcsinfo\n"
+        "from ds9claw.example_wcs import fill_wcsinfo\n"
         "from ds9claw.gwcs_from_fits import attach_fits_gwcs\n"
         "model = ImageModel((64, 64))\n"
-        "_fill_wcsinfo(model.meta.wcsinfo, 64, 0.031)\n"
+        "fill_wcsinfo(model.meta.wcsinfo, 64, 0.031)\n"
         "model = attach_fits_gwcs(model)\n"
         "assert model.meta.cal_step.assign_wcs == 'COMPLETE'\n"
         "assert model.meta.wcsinfo.s_region.startswith('POLYGON ICRS  ')\n"

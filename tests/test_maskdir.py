@@ -17,7 +17,8 @@ from ds9claw.commit import backup_path_for
 from ds9claw.dq import DEFAULT_COMMIT_FLAGS, interpret_flags
 from ds9claw.errors import InputError
 from ds9claw.maskdir import find_masks
-from ds9claw.regions import RegionSource, region_masks
+from ds9claw.region_mask import region_masks
+from ds9claw.region_parse import RegionSource
 
 BITS = interpret_flags(DEFAULT_COMMIT_FLAGS)
 REPO = Path(__file__).resolve().parents[1]

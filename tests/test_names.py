@@ -8,7 +8,6 @@ import pytest
 
 from ds9claw.api import resolve_region_template
 from ds9claw.commit import expand_mask_template
-from ds9claw.fitsio import output_paths
 from ds9claw.names import (
     backup_path_for,
     dataset_name,
@@ -18,6 +17,7 @@ from ds9claw.names import (
     stem_of,
     template_fields,
 )
+from ds9claw.products import output_paths
 
 
 @pytest.mark.parametrize(

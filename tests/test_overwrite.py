@@ -9,8 +9,8 @@ from astropy.io import fits
 from ds9claw.api import detect_file
 from ds9claw.detect import DetectionParameters
 from ds9claw.errors import OutputExistsError
-from ds9claw.fitsio import output_paths
 from ds9claw.overwrite import is_ds9claw_product, refuse_to_replace
+from ds9claw.products import output_paths
 
 PARAMS = DetectionParameters(sigma=2, smooth=1, ignore_background=True)
 

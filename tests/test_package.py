@@ -61,7 +61,8 @@ def test_detect_path_keeps_heavy_packages_out(tmp_path):
     code = """
 import sys
 from ds9claw.cli import build_parser
-from ds9claw import api, detect, fitsio, regions
+from ds9claw import api, detect, fitsio, products
+from ds9claw import region_bridge, region_mask, region_parse, region_pixels, region_trace
 heavy = [m for m in ("jwst", "stdatamodels", "photutils", "regions", "astropy.wcs", "scipy")
          if m in sys.modules]
 print(",".join(heavy))

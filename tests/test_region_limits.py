@@ -19,7 +19,8 @@ from ds9claw.region_limits import (
     MAX_REGION_VERTICES,
     MAX_SKY_VERTICES,
 )
-from ds9claw.regions import RegionSource, region_masks
+from ds9claw.region_mask import region_masks
+from ds9claw.region_parse import RegionSource
 
 
 def _regions_polygon(vertices: np.ndarray, shape) -> np.ndarray:
@@ -104,9 +105,10 @@ def test_ellipses_circles_and_boxes_match_the_regions_package():
         expected = np.zeros(shape, bool) if expected is None else expected.astype(bool)
         plus = np.zeros(shape, bool)
         # region_masks refuses sources lying outside the image: rasterise directly
-        from ds9claw.regions import _pixel_shape_params, parse_region_text
+        from ds9claw.region_parse import parse_region_text
+        from ds9claw.region_pixels import pixel_shape_params
 
-        kind, params = _pixel_shape_params(parse_region_text(RegionSource.from_text(text))[0], None)
+        kind, params = pixel_shape_params(parse_region_text(RegionSource.from_text(text))[0], None)
         (raster.fill_polygon if kind == "polygon" else raster.fill_ellipse)(plus, params)
         assert np.array_equal(plus, expected), line
     assert plus.all()  # the last ellipse covers every pixel

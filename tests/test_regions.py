@@ -8,13 +8,9 @@ import numpy as np
 import pytest
 
 from ds9claw.errors import RegionError
-from ds9claw.regions import (
-    RegionSource,
-    mask_to_polygons,
-    parse_region_text,
-    polygons_to_ds9,
-    region_masks,
-)
+from ds9claw.region_mask import region_masks
+from ds9claw.region_parse import RegionSource, parse_region_text
+from ds9claw.region_trace import mask_to_polygons, polygons_to_ds9
 
 FULL = (2048, 2048)
 

@@ -335,7 +335,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
                 _remember_parameters(args, settings, params)
             regions_text = None
             if getattr(args, "regions_file", None):
-                from ..regions import RegionSource
+                from ..region_parse import RegionSource
 
                 regions_text = RegionSource.from_file(args.regions_file).text
             from ..ds9 import visit_detect  # issue 13: detect this exposure, review it

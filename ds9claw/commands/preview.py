@@ -159,7 +159,6 @@ def run(args: argparse.Namespace) -> int:
         Exit status (0; errors are raised as `ds9claw.errors.Ds9ClawError`).
     """
     from ..batch import resolve_scheduler, run_batch
-    from ..fitsio import refuse_existing
     from ..preview import (
         QUICK_LOOK,
         SkyBox,
@@ -169,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..preview_batch import preview_group_task, record_of
     from ..preview_io import preview_paths, write_preview
+    from ..products import refuse_existing
     from ..progress import Progress
 
     require_preview_packages(png=args.png)

@@ -134,7 +134,8 @@ def load_masks(
                 reprojected_from = mask.shape
                 mask = _reproject(path, image, mask, shape, header)
         else:
-            from ..regions import RegionSource, region_masks
+            from ..region_mask import region_masks
+            from ..region_parse import RegionSource
 
             source = RegionSource.from_file(path)
             try:

@@ -104,7 +104,7 @@ class DetectReport:
 
 
 def _count_shapes(text: str) -> tuple[int, int]:
-    from ..regions import RegionSource, parse_region_text
+    from ..region_parse import RegionSource, parse_region_text
 
     shapes = parse_region_text(RegionSource.from_text(text, name="DS9"))
     include = sum(1 for s in shapes if s.has_area and s.include)
@@ -312,9 +312,10 @@ def detect(
 
         from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
         from ..detect import DetectionParameters
-        from ..fitsio import exposure_from_bytes, output_paths, product_header
+        from ..fitsio import exposure_from_bytes
         from ..overwrite import refuse_to_replace
-        from ..regions import RegionSource
+        from ..products import output_paths, product_header
+        from ..region_parse import RegionSource
 
         params = (params or DetectionParameters()).validate()
         suffix = suffix or DEFAULT_SUFFIX

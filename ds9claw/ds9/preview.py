@@ -262,7 +262,7 @@ def _mosaic_fits(model: Any, role: str, product: str) -> bytes:
 
 
 def _show_pair(transport: Transport, pair: Any) -> tuple[int, int]:
-    from ..regions import mask_to_polygons, polygons_to_ds9
+    from ..region_trace import mask_to_polygons, polygons_to_ds9
 
     if _text(transport, "tile") == "yes":
         transport.set("tile grid mode automatic")  # a full manual grid breaks 'frame new'

@@ -89,7 +89,7 @@ def mask_to_regions(
     import numpy as np
     from astropy.io import fits
 
-    from ..regions import mask_to_polygons, polygons_to_ds9
+    from ..region_trace import mask_to_polygons, polygons_to_ds9
 
     ref = image_frame(transport)
     found = _product_frames(transport, ref, _frames(transport))

@@ -57,7 +57,7 @@ def label_products(transport: Transport, exposure: Exposure) -> None:
         if len(size) < 2 or not size[0].isdigit():
             continue
         width, height = int(size[0]), int(size[1])
-        from ..fitsio import stem_of
+        from ..names import stem_of
 
         name = stem_of(exposure.path) if exposure.path else exposure.name
         name = name.replace("{", "").replace("}", "")

@@ -164,7 +164,7 @@ def _lock_for(path: Path) -> threading.Lock:
 def _region_sources(
     params: Mapping[str, Any], text_key: str, url_key: str, *, sender: str, limits: Limits
 ) -> list[Any]:
-    from ..regions import RegionSource, parse_region_text
+    from ..region_parse import RegionSource, parse_region_text
 
     sources = []
     text = text_value(params, text_key, limit=limits.max_region_text)
@@ -197,8 +197,8 @@ def _run_detection(
 ) -> Any:
     from ..api import DEFAULT_SUFFIX, detect_file
     from ..errors import OutputExistsError
-    from ..fitsio import output_paths
     from ..overwrite import refuse_to_replace
+    from ..products import output_paths
 
     options: dict[str, Any] = {}
     if invalid_flags is None:
@@ -512,9 +512,9 @@ def detect_in_ds9(
     from ..api import DEFAULT_SUFFIX
     from ..ds9.names import check_ds9_name
     from ..ds9.shown_image import detect_in_frame_of
-    from ..fitsio import output_paths
     from ..overwrite import refuse_to_replace
-    from ..regions import RegionSource
+    from ..products import output_paths
+    from ..region_parse import RegionSource
 
     text = RegionSource.from_file(region).text
     # before DS9 is asked anything: the image and product names DS9 can load, and the

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from astropy.io import fits
 
-from ds9claw.fitsio import output_paths
 from ds9claw.listener.handlers import HandlerSettings
 from ds9claw.listener.listen import ShowSettings
 from ds9claw.listener.messages import path_to_file_url
+from ds9claw.products import output_paths
 
 from .conftest import RunningListener, make_listener
 
