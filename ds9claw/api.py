@@ -126,7 +126,8 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     A name with ``{stem}`` (``X_cal``), ``{dataset}`` (``X``: the stem without
     ``_cal``/``_rate``/``_i2d``), ``{name}`` (file name) or ``{dir}`` (its directory)
     is filled in for the image (`ds9claw.names.template_fields`); a relative template
-    is taken relative to the image's directory.  ``{{`` and ``}}`` stand for literal
+    is taken relative to the image's directory (the one rule of every template:
+    `ds9claw.names.resolve_template`).  ``{{`` and ``}}`` stand for literal
     braces (as in `str.format`).  A name without placeholders, or one naming an
     existing file as it is (a file called ``brace{x}_claws.pix.reg``), is used as it is.
 
@@ -146,26 +147,9 @@ def resolve_region_template(template: str | Path, image_path: str | Path) -> Pat
     InputError
         For an unknown placeholder or a malformed template (a lone brace).
     """
-    from .names import expand_name_template, template_fields
+    from .names import resolve_template
 
-    text = str(template)
-    image_path = Path(image_path)
-    try:
-        filled, expanded = expand_name_template(text, template_fields(image_path))
-    except KeyError as error:
-        raise InputError(
-            f"region template {text!r} has an unknown placeholder {error} and no file has "
-            "that name; use {stem}, {dataset}, {name} or {dir}, and {{ }} for literal braces"
-        ) from None
-    except (IndexError, ValueError) as error:
-        raise InputError(
-            f"region template {text!r} is malformed ({error}) and no file has that name; "
-            "write {{ and }} for literal braces"
-        ) from None
-    path = Path(filled)
-    if not expanded:
-        return path
-    return path if path.is_absolute() or "{dir}" in text else image_path.parent / path
+    return resolve_template(template, image_path, what="region")
 
 
 def detect_file(

@@ -230,7 +230,7 @@ def make_example(
         for path in files.paths:
             if path.exists():
                 raise OutputExistsError(
-                    f"{path} exists: pass overwrite=True (--overwrite) to replace it"
+                    f"{path} exists: pass `overwrite=True` to replace it"
                 )
 
     started = time.perf_counter()

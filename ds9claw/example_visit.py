@@ -199,7 +199,7 @@ def make_example_visit(
     if not overwrite:
         for path in files.paths:
             if path.exists():
-                raise OutputExistsError(f"{path} exists: pass --overwrite to replace it")
+                raise OutputExistsError(f"{path} exists: pass `overwrite=True` to replace it")
     from stdatamodels.jwst.datamodels import ImageModel
 
     rng = np.random.default_rng(seed)

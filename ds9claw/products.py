@@ -165,7 +165,8 @@ def refuse_existing(paths: Iterable[Path]) -> None:
     existing = [str(p) for p in paths if p.exists()]
     if existing:
         raise OutputExistsError(
-            f"{existing[0]} exists: pass --overwrite to replace it, or choose --output-dir"
+            f"{existing[0]} exists: pass `overwrite=True` to replace it, or choose another "
+            "`output_dir`"
         )
 
 
@@ -205,7 +206,7 @@ def write_fits_atomically(
             raise InputError(f"output directory {directory} does not exist: create it first")
         if not os.access(directory, os.W_OK | os.X_OK):
             raise InputError(
-                f"output directory {directory} is not writable: choose another --output-dir"
+                f"output directory {directory} is not writable: choose another `output_dir`"
             )
     from contextlib import ExitStack
 
@@ -226,7 +227,7 @@ def write_fits_atomically(
         where = error.filename or items[0][0].parent
         raise InputError(
             f"cannot write the products in {Path(where).parent if error.filename else where}: "
-            f"{error.strerror or error}; free some space or choose another --output-dir"
+            f"{error.strerror or error}; free some space or choose another `output_dir`"
         ) from None
 
 

@@ -368,7 +368,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels(tmp_path, tiny):
 def test_refuses_to_overwrite_and_writes_nothing(tmp_path):
     first = make_example(tmp_path, size=256)
     before = {p: p.read_bytes() for p in first.paths}
-    with pytest.raises(OutputExistsError, match="exists: pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="exists: pass `overwrite=True`"):
         make_example(tmp_path, size=256, seed=5)
     assert {p: p.read_bytes() for p in first.paths} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first.paths)

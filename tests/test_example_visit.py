@@ -138,7 +138,7 @@ def test_resample_runs_on_the_visit_offline(visit, monkeypatch):
 def test_refuses_to_overwrite_and_bad_arguments(tmp_path):
     make_example_visit(tmp_path, size=256, n_exposures=3)
     before = (tmp_path / "jw09999001001_02101_00001_nrcb1_cal.fits").read_bytes()
-    with pytest.raises(OutputExistsError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match="`overwrite=True`"):
         make_example_visit(tmp_path, size=256, n_exposures=3)
     assert (tmp_path / "jw09999001001_02101_00001_nrcb1_cal.fits").read_bytes() == before
     with pytest.raises(ParameterError, match="1 to 6"):

@@ -59,8 +59,8 @@ def test_region_template_literal_and_escape(tmp_path):
     with pytest.raises(InputError) as error:
         resolve_region_template(str(tmp_path / "other{x}.reg"), image)
     assert str(error.value) == (
-        f"region template {str(tmp_path / 'other{x}.reg')!r} has an unknown placeholder 'x' and "
-        "no file has that name; use {stem}, {dataset}, {name} or {dir}, and {{ }} for literal "
+        f"unknown field {{x}} in region template {str(tmp_path / 'other{x}.reg')!r} and "
+        "no file has that name; use {dataset}, {stem}, {name} or {dir}, and {{ }} for literal "
         "braces"
     )
     with pytest.raises(InputError, match=r"write {{ and }} for literal braces"):
