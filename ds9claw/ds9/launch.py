@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import TransportError
-from ..safeio import pid_alive
+from ..lockholder import pid_alive
 
 __all__ = ["Ds9Process", "start_ds9"]
 
