@@ -44,7 +44,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import Ds9ClawError, InputError, TransportError
-from ..sampclient import BoundedHubProxy, locate_hub, samp_module
+from ..sampclient.bounded_proxy import BoundedHubProxy, samp_module
+from ..sampclient.hub_lockfile import locate_hub
 from .handlers import (
     HandlerSettings,
     RememberedImage,
@@ -139,7 +140,7 @@ class Ds9ClawListener:
     Parameters
     ----------
     hub : str, path-like or None
-        Hub lockfile (see `ds9claw.sampclient.locate_hub`); default ``SAMP_HUB`` or
+        Hub lockfile (see `ds9claw.sampclient.hub_lockfile.locate_hub`); default ``SAMP_HUB`` or
         ``~/.samp``.
     settings : HandlerSettings, optional
         Region template, detection parameters, output directory, overwrite, limits.
