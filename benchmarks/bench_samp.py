@@ -65,8 +65,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from ds9claw.example import make_example
-    from ds9claw.listener.handlers import HandlerSettings
-    from ds9claw.listener.listen import Ds9ClawListener, ShowSettings
+    from ds9claw.listener.handler_settings import HandlerSettings
+    from ds9claw.listener.image_watch import ShowSettings
+    from ds9claw.listener.listen import Ds9ClawListener
     from ds9claw.listener.messages import path_to_file_url
     from ds9claw.sampclient.hub_lockfile import locate_hub
     from ds9claw.sampclient.session import HubSession

@@ -192,8 +192,9 @@ def _stop_on_sigterm(event: threading.Event):
 
 
 def _run_listen(args: argparse.Namespace) -> int:
-    from ..listener.handlers import HandlerSettings
-    from ..listener.listen import Ds9ClawListener, ShowSettings
+    from ..listener.handler_settings import HandlerSettings
+    from ..listener.image_watch import ShowSettings
+    from ..listener.listen import Ds9ClawListener
     from .detect import parameters_from_args
 
     if args.workers < 1:

@@ -22,8 +22,9 @@ from ds9claw.ds9.samp import connect_samp
 from ds9claw.ds9.xpa import XpaTransport
 from ds9claw.errors import InputError
 from ds9claw.fitsio import output_paths
-from ds9claw.listener.handlers import HandlerSettings, detect_in_ds9
-from ds9claw.listener.listen import ShowSettings
+from ds9claw.listener.handler_settings import HandlerSettings
+from ds9claw.listener.image_handler import detect_in_ds9
+from ds9claw.listener.image_watch import ShowSettings
 from ds9claw.listener.messages import path_to_file_url
 
 from .conftest import RunningListener, make_listener, wait_for

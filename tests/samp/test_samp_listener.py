@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from ds9claw.listener.handlers import HandlerSettings
+from ds9claw.listener.handler_settings import HandlerSettings
 from ds9claw.listener.listen import MTYPES
 from ds9claw.listener.messages import file_url_to_path, path_to_file_url
 
@@ -333,7 +333,7 @@ def test_broadcast_image_is_remembered_and_processed_when_its_region_appears(
     out = tmp_path / "out"
     out.mkdir()
     settings = HandlerSettings(output_dir=out, region_template="{stem}_claws.pix.reg")
-    from ds9claw.listener.listen import ShowSettings
+    from ds9claw.listener.image_watch import ShowSettings
 
     listener = make_listener(
         hub.lockfile, settings=settings, show=ShowSettings(enabled=False), watch_seconds=60
