@@ -28,7 +28,8 @@ TARGET_SECONDS = 0.5
 
 def _start_hub(directory: Path) -> tuple[subprocess.Popen, Path]:
     from ds9claw.errors import TransportError
-    from ds9claw.sampclient import BoundedHubProxy, locate_hub
+    from ds9claw.sampclient.bounded_proxy import BoundedHubProxy
+    from ds9claw.sampclient.hub_lockfile import locate_hub
 
     lockfile = directory / "lockfile"
     home = directory / "home"
@@ -64,10 +65,12 @@ def main() -> int:
     args = parser.parse_args()
 
     from ds9claw.example import make_example
-    from ds9claw.listener.handlers import HandlerSettings
-    from ds9claw.listener.listen import Ds9ClawListener, ShowSettings
+    from ds9claw.listener.handler_settings import HandlerSettings
+    from ds9claw.listener.image_watch import ShowSettings
+    from ds9claw.listener.listen import Ds9ClawListener
     from ds9claw.listener.messages import path_to_file_url
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     with tempfile.TemporaryDirectory(prefix="ds9claw-bench-samp-") as tmp:
         tmp_path = Path(tmp)

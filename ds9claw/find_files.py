@@ -291,7 +291,8 @@ def _group_headers(paths: list[Path]) -> dict[str, list[Path]]:
 def _write_region(
     target: Path, candidates: list[Candidate], source_name: str, *, overwrite: bool
 ) -> Path | None:
-    from .safeio import atomic_write, make_backup
+    from .backup import make_backup
+    from .safeio import atomic_write
 
     backup = None
     if target.exists():

@@ -1,6 +1,6 @@
 """Who holds a ds9claw lock file, and whether it is stale: the cross-host part of the lock.
 
-`ds9claw.safeio.file_lock` makes ``<dir>/.<name>.lock`` with ``O_CREAT | O_EXCL |
+`ds9claw.filelock.file_lock` makes ``<dir>/.<name>.lock`` with ``O_CREAT | O_EXCL |
 O_NOFOLLOW`` and writes ``<host> <pid>`` into it at once, then takes an ``flock`` on it.
 
 What the lock promises
@@ -26,11 +26,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LockHolder", "describe_lock", "parse_holder", "read_holder"]
+__all__ = [
+    "LockHolder",
+    "describe_lock",
+    "foreign_holder_message",
+    "host_tag",
+    "parse_holder",
+    "pid_alive",
+    "read_holder",
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class LockHolder:
     Attributes
     ----------
     host : str
-        Host tag (`ds9claw.safeio` host name, sanitised).
+        Host tag (`host_tag`: the host name, sanitised).
     pid : int
         Process id on that host.
     """
@@ -101,8 +110,6 @@ def describe_lock(lock: str | Path) -> str:
     -------
     str
     """
-    from .safeio import _host_tag, pid_alive
-
     lock = Path(lock)
     try:
         text = lock.read_text("ascii", "replace")
@@ -112,7 +119,7 @@ def describe_lock(lock: str | Path) -> str:
     holder = parse_holder(text)
     if holder is None:
         return f"{lock}: names no holder (made {age:.0f} s ago)"
-    if holder.host == _host_tag():
+    if holder.host == host_tag():
         state = "running" if pid_alive(holder.pid) else "no longer running: stale"
         return f"{lock}: {holder} (this host, {state}; made {age:.0f} s ago)"
     return (
@@ -147,3 +154,43 @@ def foreign_holder_message(path, lock: Path, holder: LockHolder, fd: int) -> str
         f"of another host, so it never breaks this lock: wait for it, or remove {lock} "
         f"once no ds9claw runs on {holder.host}"
     )
+
+
+def host_tag() -> str:
+    """The name of this host as lock and temporary file names carry it (short, alphanumeric).
+
+    Returns
+    -------
+    str
+        The first label of the host name, other characters replaced by ``_``, at most 32.
+    """
+    host = socket.gethostname().split(".")[0] or "host"
+    return "".join(c if c.isalnum() else "_" for c in host)[:32]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host with this id runs (zombies count as gone).
+
+    Parameters
+    ----------
+    pid : int
+        Process id.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie still answers kill(0); look at its state where /proc tells it
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False  # gone between the two looks
+    except (OSError, IndexError):
+        return True  # no /proc here: kill(0) answered, so take it as running
+    return state != "Z"

@@ -1,6 +1,7 @@
 """Opening files ds9claw creates itself without ever following a link.
 
-The primitives under `ds9claw.safeio`: no-follow open flags, the checks made on an
+The primitives under `ds9claw.safeio`, `ds9claw.backup` and `ds9claw.filelock`: no-follow
+open flags, exclusive creation and no-clobber renaming of a name, the checks made on an
 opened descriptor (a regular file with one name, of this user), and one-line
 `~ds9claw.errors.UnsafePathError` messages that say what was found at a name
 (``lock file d/.X.lock is a symbolic link to ~/victim.txt: ...``).
@@ -20,11 +21,14 @@ from .errors import UnsafePathError
 
 __all__ = [
     "NOFOLLOW",
+    "NO_LINK_ERRNOS",
     "check_descriptor",
     "copy_file_into",
     "copy_mode",
+    "create_exclusive",
     "file_kind",
     "link_error",
+    "link_no_clobber",
     "open_temp_for_writing",
     "refuse_link",
     "seal_temp",
@@ -242,3 +246,38 @@ def copy_mode(source: Path, fd: int) -> None:
     if (st.st_uid, st.st_gid) != (mine.st_uid, mine.st_gid):
         with contextlib.suppress(OSError):
             os.fchown(fd, st.st_uid, st.st_gid)
+
+
+#: errno values meaning "hard links are not possible here" (fall back to a copy).
+NO_LINK_ERRNOS = {
+    errno.EPERM,
+    errno.ENOTSUP,
+    errno.EOPNOTSUPP,
+    errno.EXDEV,
+    errno.EMLINK,
+    errno.ENOSYS,
+}
+
+
+def create_exclusive(path: Path) -> None:
+    """Create an empty file that must not exist (nor be a link), mode 0o666 less the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666)
+    os.close(fd)
+
+
+def link_no_clobber(source: Path, target: Path) -> None:
+    """Give ``source`` the name ``target``; fail with FileExistsError when it exists."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in NO_LINK_ERRNOS:
+            raise
+        # No hard links here (some network or FAT file systems): check, then rename.
+        # This leaves a tiny race window that the link() path does not have.
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        source.rename(target)
+        return
+    source.unlink()

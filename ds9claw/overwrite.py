@@ -6,7 +6,7 @@ read, compute, show or write anything, and again when they write.  A product ds9
 wrote earlier (`is_ds9claw_product`) is replaced; any other file or link at a product
 path is refused unless the *operator* allowed it (``--overwrite`` of ``ds9claw detect``
 and ``ds9claw samp listen``, ``ds9claw ds9 detect --overwrite`` or the DS9 setting).  A
-SAMP message cannot allow it (see `ds9claw.listener.handlers`).
+SAMP message cannot allow it (see `ds9claw.listener.handler_settings`).
 """
 
 from __future__ import annotations

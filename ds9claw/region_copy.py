@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .backup import make_backup
 from .errors import InputError, OutputExistsError
 from .names import free_backup_name
-from .safeio import make_backup, write_text_atomically
+from .safeio import write_text_atomically
 
 __all__ = [
     "REGION_TEMPLATE",

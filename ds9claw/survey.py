@@ -287,8 +287,8 @@ def run_survey(
 
 @contextlib.contextmanager
 def _manifest_lock(manifest: Path):
-    """One run per manifest at a time (across hosts too: `ds9claw.safeio.file_lock`)."""
-    from .safeio import file_lock
+    """One run per manifest at a time (across hosts too: `ds9claw.filelock.file_lock`)."""
+    from .filelock import file_lock
 
     with contextlib.ExitStack() as stack:
         try:

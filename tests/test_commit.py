@@ -24,7 +24,8 @@ from ds9claw.commit import (
 )
 from ds9claw.dq import DEFAULT_COMMIT_FLAGS, PIXEL_FLAGS, interpret_flags
 from ds9claw.errors import CommitError, InputError, OutputExistsError, ParameterError
-from ds9claw.safeio import file_lock, lock_path_for, temp_path_for
+from ds9claw.filelock import file_lock, lock_path_for
+from ds9claw.safeio import temp_path_for
 
 BITS = interpret_flags(DEFAULT_COMMIT_FLAGS)
 SHAPE = (256, 256)

@@ -20,7 +20,7 @@ from commit_helpers.factory import make_rate, read_arrays, write_mask
 
 from ds9claw.commit import HISTORY_PREFIX, backup_path_for
 from ds9claw.dq import DEFAULT_COMMIT_FLAGS, interpret_flags
-from ds9claw.safeio import file_lock, lock_path_for
+from ds9claw.filelock import file_lock, lock_path_for
 
 BITS = interpret_flags(DEFAULT_COMMIT_FLAGS)
 HELPERS = Path(__file__).resolve().parent / "commit_helpers"
@@ -285,7 +285,7 @@ def test_lock_left_by_kill_9_then_replaced_by_a_symlink(tmp_path):
     lock = lock_path_for(rate)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom ds9claw.safeio import file_lock\n"
+         "import sys, time\nfrom ds9claw.filelock import file_lock\n"
          f"with file_lock({str(rate)!r}):\n    print('held', flush=True)\n    time.sleep(120)\n"],
         stdout=subprocess.PIPE, text=True, env=_env(),
     )  # fmt: skip

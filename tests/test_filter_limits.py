@@ -103,7 +103,8 @@ def test_cli_median_filter_over_the_limit_is_one_line(example_small, tmp_path):
 def test_samp_detect_refuses_an_over_limit_region(example_copy):
     """ds9claw.detect with region text over a limit: refused while checking the message,
     before any product is written (the listener answers it with samp.error)."""
-    from ds9claw.listener.handlers import HandlerSettings, detect_message
+    from ds9claw.listener.detect_handler import detect_message
+    from ds9claw.listener.handler_settings import HandlerSettings
     from ds9claw.listener.messages import path_to_file_url
 
     directory = example_copy.cal.parent
@@ -120,7 +121,8 @@ def test_samp_detect_refuses_an_over_limit_region(example_copy):
 def test_samp_detect_refuses_a_region_over_the_rasterising_budget(example_full, tmp_path):
     """60,000 vertices fit in SAMP's 1 MiB, but as a zig-zag of full-height edges on a
     2048 x 2048 image they would cost 123 million crossings: refused, nothing written."""
-    from ds9claw.listener.handlers import HandlerSettings, detect_message
+    from ds9claw.listener.detect_handler import detect_message
+    from ds9claw.listener.handler_settings import HandlerSettings
     from ds9claw.listener.messages import path_to_file_url
 
     n = 60_000

@@ -13,8 +13,8 @@ from commit_helpers.factory import make_rate, write_mask
 from ds9claw.batch import run_batch
 from ds9claw.commit import commit_mask
 from ds9claw.errors import CommitError
+from ds9claw.filelock import lock_path_for
 from ds9claw.lockholder import describe_lock
-from ds9claw.safeio import lock_path_for
 from ds9claw.survey import commit_task
 
 DEAD_PID = 99_999_999  # above any pid_max: never a running process
@@ -62,7 +62,7 @@ def test_lock_of_a_dead_local_pid_is_taken_over_with_a_warning(rate_and_mask, ca
     lock = lock_path_for(rate)
     lock.write_text(f"{_tag()} {DEAD_PID}\n")
     assert "no longer running: stale" in describe_lock(lock)
-    with caplog.at_level(logging.WARNING, logger="ds9claw.safeio"):
+    with caplog.at_level(logging.WARNING, logger="ds9claw.filelock"):
         report = commit_mask(rate, [mask], lock_timeout=0.3)
     assert report.status == "committed" and report.n_flagged == 200
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -73,7 +73,7 @@ def test_lock_of_a_dead_local_pid_is_taken_over_with_a_warning(rate_and_mask, ca
 
 def test_lock_of_a_live_local_process_is_waited_for(rate_and_mask):
     rate, mask = rate_and_mask
-    from ds9claw.safeio import file_lock
+    from ds9claw.filelock import file_lock
 
     before = rate.read_bytes()
     with file_lock(rate), pytest.raises(CommitError, match=f"held by {_tag()} {os.getpid()}"):

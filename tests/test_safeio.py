@@ -11,13 +11,12 @@ import time
 
 import pytest
 
+from ds9claw.backup import make_backup
 from ds9claw.errors import OutputExistsError
+from ds9claw.filelock import file_lock, lock_path_for
 from ds9claw.progress import Progress, progress
 from ds9claw.safeio import (
     atomic_write,
-    file_lock,
-    lock_path_for,
-    make_backup,
     remove_stale_temps,
     temp_path_for,
     write_atomically,

@@ -18,15 +18,11 @@ import numpy as np
 import pytest
 from commit_helpers.factory import make_rate, write_mask
 
+from ds9claw.backup import make_backup
 from ds9claw.commit import backup_path_for, commit_mask, revert
 from ds9claw.errors import UnsafePathError
-from ds9claw.safeio import (
-    atomic_write,
-    file_lock,
-    lock_path_for,
-    make_backup,
-    write_text_atomically,
-)
+from ds9claw.filelock import file_lock, lock_path_for
+from ds9claw.safeio import atomic_write, write_text_atomically
 
 VICTIM_BYTES = b"the user's own file: must never change\n"
 
@@ -266,7 +262,7 @@ def test_planted_leftover_temporaries_are_removed_as_links_or_kept(setup):
 
 
 def test_copy_file_into_refuses_a_linked_source_and_a_swapped_temporary(tmp_path):
-    from ds9claw.safeio import copy_file_into
+    from ds9claw.nofollow import copy_file_into
 
     victim = tmp_path / "victim.txt"
     victim.write_bytes(VICTIM_BYTES)

@@ -216,7 +216,7 @@ def test_status_reports_failures_and_rerun_retries_only_them(visits, tmp_path, c
 
 
 def test_a_second_run_of_the_same_manifest_is_refused(visits, tmp_path):
-    from ds9claw.safeio import file_lock
+    from ds9claw.filelock import file_lock
 
     root = copy_tree(visits, tmp_path / "data")
     manifest = _plan(root)

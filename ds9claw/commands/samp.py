@@ -192,8 +192,9 @@ def _stop_on_sigterm(event: threading.Event):
 
 
 def _run_listen(args: argparse.Namespace) -> int:
-    from ..listener.handlers import HandlerSettings
-    from ..listener.listen import Ds9ClawListener, ShowSettings
+    from ..listener.handler_settings import HandlerSettings
+    from ..listener.image_watch import ShowSettings
+    from ..listener.listen import Ds9ClawListener
     from .detect import parameters_from_args
 
     if args.workers < 1:
@@ -244,7 +245,8 @@ def _run_listen(args: argparse.Namespace) -> int:
 
 def _run_status(args: argparse.Namespace) -> int:
     from ..ds9.samp import list_ds9
-    from ..sampclient import HubSession, locate_hub
+    from ..sampclient.hub_lockfile import locate_hub
+    from ..sampclient.session import HubSession
 
     info = locate_hub(args.hub)
     with HubSession(info, name="ds9claw (status)", timeout=args.timeout) as session:
@@ -265,11 +267,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
 
 def _run_hub(args: argparse.Namespace) -> int:
-    from ..sampclient import run_hub
+    from ..sampclient.private_hub import run_hub
 
     lockfile = args.lockfile
     if lockfile is None:
-        from ..sampclient import default_lockfile
+        from ..sampclient.hub_lockfile import default_lockfile
 
         lockfile = default_lockfile()
     stop = threading.Event()

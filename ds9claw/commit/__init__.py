@@ -11,7 +11,7 @@ The file is never lost or left half-written:
 1. Everything that can be checked is checked first (target is a JWST datamodel with a
    2-D SCI, NIRCam ImageModel unless ``force``; masks readable and of the SCI shape;
    file and directory writable).  Nothing is written before.
-2. An exclusive lock on the target (`ds9claw.safeio.file_lock`) serialises commits.
+2. An exclusive lock on the target (`ds9claw.filelock.file_lock`) serialises commits.
 3. The datamodel is opened, changed in memory and saved to a temporary file in the same
    directory, which is fsynced and then **verified** by reading it back with astropy
    and comparing it with the original file on disk: DQ equals ``old | bits`` exactly on

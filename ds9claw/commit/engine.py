@@ -16,21 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..backup import make_backup
 from ..dq import DEFAULT_COMMIT_FLAGS, flag_names, interpret_flags
 from ..errors import CommitError, Ds9ClawError, InputError, OutputExistsError, ParameterError
+from ..filelock import file_lock
 from ..history import ORIGINAL_SHA_TEXT, original_sha256
 from ..names import (
     backup_path_for,
     printable_name,
 )
-from ..safeio import (
-    atomic_write,
-    file_lock,
-    fsync_file,
-    make_backup,
-    refuse_link,
-    remove_stale_temps,
-)
+from ..nofollow import refuse_link
+from ..safeio import atomic_write, fsync_file, remove_stale_temps
 from .checks import (
     _check_backup_policy,
     _check_old_tools,

@@ -12,15 +12,12 @@ import time
 from pathlib import Path
 
 from ..errors import CommitError, Ds9ClawError, InputError
+from ..filelock import file_lock
 from ..names import (
     backup_path_for,
 )
-from ..safeio import (
-    atomic_write,
-    copy_file_into,
-    file_lock,
-    refuse_link,
-)
+from ..nofollow import copy_file_into, refuse_link
+from ..safeio import atomic_write
 from .engine import (
     _space_hint,
 )

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import TransportError
-from ..safeio import pid_alive
+from ..lockholder import pid_alive
 
 __all__ = ["Ds9Process", "start_ds9"]
 
@@ -326,7 +326,7 @@ def _samp_arguments(samp: bool | None, env: Mapping[str, str]) -> tuple[list[str
         return [], {}
     if samp is False:
         return [], {"SAMP_HUB": _NO_SAMP_HUB}
-    from ..sampclient import locate_hub
+    from ..sampclient.hub_lockfile import locate_hub
 
     locate_hub(env=env)  # TransportError naming the lockfile when no hub is there
     return ["-samp", "connect"], {}

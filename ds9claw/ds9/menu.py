@@ -169,7 +169,7 @@ def wait_for_analysis_task(
     TransportError
         The task did not end within ``timeout``.
     """
-    from ..safeio import pid_alive
+    from ..lockholder import pid_alive
 
     label = repr(name) if name else str(index)
     deadline = time.monotonic() + timeout

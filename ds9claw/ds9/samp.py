@@ -127,13 +127,13 @@ def list_ds9(session: Any, *, timeout: float = 5.0) -> list[Ds9OnHub]:
     """List the DS9s registered on the hub of ``session`` with their titles.
 
     Every DS9 is asked ``get version`` at the same time (up to
-    `ds9claw.sampclient.SESSION_CONNECTIONS` at once), so DS9s that died without leaving
+    `ds9claw.sampclient.session.SESSION_CONNECTIONS` at once), so DS9s that died without leaving
     the hub (they stay registered and never answer) cost one ``timeout`` in all, not one
     each.
 
     Parameters
     ----------
-    session : ds9claw.sampclient.HubSession
+    session : ds9claw.sampclient.session.HubSession
         A client registered on the hub.
     timeout : float
         Seconds each DS9 gets to answer ``get version``.
@@ -145,7 +145,7 @@ def list_ds9(session: Any, *, timeout: float = 5.0) -> list[Ds9OnHub]:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..sampclient import SESSION_CONNECTIONS
+    from ..sampclient.session import SESSION_CONNECTIONS
 
     ids = [c for c in session.subscribed_clients("ds9.get") if c != session.public_id]
     if len(ids) <= 1:
@@ -162,7 +162,7 @@ class SampTransport:
 
     Parameters
     ----------
-    session : ds9claw.sampclient.HubSession
+    session : ds9claw.sampclient.session.HubSession
         The registered client this transport sends through.
     ds9 : Ds9OnHub
         The DS9 to talk to.
@@ -291,7 +291,7 @@ class SampTransport:
 
     def _explain(self, exc: TransportError, command: str) -> TransportError:
         """Turn a failed call into a message saying whether DS9 is still there."""
-        from ..sampclient import HubFailure
+        from ..sampclient.session import HubFailure
 
         text = str(exc)
         if isinstance(exc, HubFailure):
@@ -396,7 +396,7 @@ def connect_samp(
         ``SAMP_HUB``, else ``~/.samp``.
     timeout : float
         Seconds each request may take.
-    session : ds9claw.sampclient.HubSession, optional
+    session : ds9claw.sampclient.session.HubSession, optional
         Use this registered client instead of registering a new one (it is then not
         closed with the transport).
 
@@ -411,7 +411,8 @@ def connect_samp(
         No hub, no DS9 on it, no DS9 with that name, or several DS9s and no name: the
         message lists the DS9s found.
     """
-    from ..sampclient import HubSession, locate_hub
+    from ..sampclient.hub_lockfile import locate_hub
+    from ..sampclient.session import HubSession
 
     own = session is None
     if own:

@@ -1,6 +1,6 @@
 """Find or load an image in DS9 and run the menu's detection on it (for the SAMP listener).
 
-The listener (`ds9claw.listener.handlers.detect_in_ds9`) checks names and the
+The listener (`ds9claw.listener.image_handler.detect_in_ds9`) checks names and the
 overwrite policy; the DS9 side, which frame shows the image and what is sent to DS9,
 lives here with the other DS9 actions.
 """

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 
+from ..backup import make_backup
 from ..errors import RegionError
 from ..names import free_backup_name
-from ..safeio import make_backup, write_text_atomically
+from ..safeio import write_text_atomically
 from .actions import _count_shapes, _goto
 from .transport import Transport
 from .visit import current_exposure, visit_state
@@ -19,8 +20,6 @@ from .visit_actions import Progress, VisitReport, _quiet, _regions, restore_view
 __all__ = ["COPY_TAG", "copy_regions", "load_regions_all", "save_regions_all"]
 
 COPY_TAG = "ds9claw copy"
-
-
 
 
 def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> VisitReport:

@@ -8,7 +8,8 @@
   as the DS9 menu entry does;
 * answers ``ds9claw.detect`` (detection on a local file; reply: urls of the seed and mask
   files and pixel counts) and ``ds9claw.commit`` (DQ commit into a rate file; reply:
-  pixels flagged, backup url), see `ds9claw.listener.handlers`.
+  pixels flagged, backup url), see `ds9claw.listener.detect_handler` and
+  `ds9claw.listener.commit_handler`.
 
 Safety: standard profile only (pyvo's client, never the web profile; every MType is
 declared ``x-samp.mostly-harmless=0`` so hubs keep web-profile clients away from it);
@@ -34,30 +35,23 @@ import contextlib
 import logging
 import threading
 import time
-import traceback
 import xmlrpc.client
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import Ds9ClawError, InputError, TransportError
-from ..sampclient import BoundedHubProxy, locate_hub, samp_module
-from .handlers import (
-    HandlerSettings,
-    RememberedImage,
-    commit_message,
-    detect_in_ds9,
-    detect_message,
-    detect_remembered,
-    image_load_message,
-    region_for,
-)
-from .messages import path_to_file_url
+from ..errors import TransportError
+from ..sampclient.bounded_proxy import BoundedHubProxy, samp_module
+from ..sampclient.hub_lockfile import locate_hub
+from .commit_handler import commit_message
+from .detect_handler import detect_message
+from .dispatch import MessageDispatch, error_reply
+from .handler_settings import HandlerSettings
+from .image_handler import RememberedImage
+from .image_watch import BroadcastImageWatch, ShowSettings
 
-__all__ = ["HOMEPAGE", "MTYPES", "Ds9ClawListener", "ShowSettings"]
+__all__ = ["HOMEPAGE", "MTYPES", "Ds9ClawListener"]
 
 _log = logging.getLogger(__name__)
 
@@ -75,28 +69,6 @@ MTYPES: dict[str, dict[str, str]] = {
 
 #: Seconds every call to the hub may take (register, reply, ping ...).
 _HUB_CALL_TIMEOUT = 5.0
-
-
-@dataclass
-class ShowSettings:
-    """Where and whether broadcast images are shown.
-
-    Attributes
-    ----------
-    enabled : bool
-        Show image, seed and mask in DS9 after a broadcast image was processed.
-    target : str or None
-        DS9 title (or XPA address); None: the only DS9 around.
-    samp : bool or None
-        True: reach DS9 over SAMP only; False: XPA only; None: XPA, else SAMP.
-    timeout : float
-        Seconds each DS9 request may take.
-    """
-
-    enabled: bool = True
-    target: str | None = None
-    samp: bool | None = None
-    timeout: float = 15.0
 
 
 def _client_class() -> type:
@@ -122,24 +94,13 @@ def _client_class() -> type:
     return _ListenerClient
 
 
-def _ok(result: Mapping[str, str]) -> dict[str, Any]:
-    return {"samp.status": "samp.ok", "samp.result": dict(result)}
-
-
-def _error(text: str, code: str, *, debug: str = "") -> dict[str, Any]:
-    error = {"samp.errortxt": text, "samp.code": code}
-    if debug:
-        error["samp.debugtxt"] = debug
-    return {"samp.status": "samp.error", "samp.result": {}, "samp.error": error}
-
-
-class Ds9ClawListener:
+class Ds9ClawListener(MessageDispatch, BroadcastImageWatch):
     """The resident ``ds9claw`` SAMP client.
 
     Parameters
     ----------
     hub : str, path-like or None
-        Hub lockfile (see `ds9claw.sampclient.locate_hub`); default ``SAMP_HUB`` or
+        Hub lockfile (see `ds9claw.sampclient.hub_lockfile.locate_hub`); default ``SAMP_HUB`` or
         ``~/.samp``.
     settings : HandlerSettings, optional
         Region template, detection parameters, output directory, overwrite, limits.
@@ -304,7 +265,7 @@ class Ds9ClawListener:
                 self._futures.clear()
             for _future, (client, msg_id) in leftovers:
                 if msg_id is not None:
-                    self._reply(client, msg_id, _error("ds9claw listener stopped", "Stopped"))
+                    self._reply(client, msg_id, error_reply("ds9claw listener stopped", "Stopped"))
         self._disconnect(unregister=not self._hub_gone.is_set())
         with self._ds9_lock:
             if self._ds9 is not None:
@@ -378,48 +339,6 @@ class Ds9ClawListener:
             self._stop.wait(1.0)
         return False
 
-    def _count(self, what: str) -> None:
-        with self._lock:
-            self.stats[what] += 1
-
-    # --- dispatch (runs in the XML-RPC server threads) ---------------------------------
-    def _on_call(self, client: Any, sender: str, msg_id: str, message: Any) -> None:
-        try:
-            self._count("received")
-            mtype, params = self._split(message)
-            if mtype == "samp.app.ping":
-                self._reply(client, msg_id, _ok({}))
-                return
-            handler = self._handler_for(mtype)
-            if handler is None:
-                self._reply(client, msg_id, _error(f"ds9claw does not handle {mtype!r}", "NoMType"))
-                return
-            self._submit(client, msg_id, sender, mtype, handler, params)
-        except Exception as exc:  # never let an exception reach pyvo (the hub would retry)
-            _log.exception("cannot dispatch a SAMP call")
-            self._reply(client, msg_id, _error(f"ds9claw internal error: {exc}", "Internal"))
-
-    def _on_notification(self, client: Any, sender: str, message: Any) -> None:
-        try:
-            self._count("notifications")
-            mtype, params = self._split(message)
-            if mtype in ("samp.hub.event.shutdown", "samp.hub.disconnect"):
-                self._hub_gone.set()
-                return
-            handler = self._handler_for(mtype)
-            if handler is not None and mtype == "image.load.fits":
-                self._submit(client, None, sender, mtype, handler, params)
-        except Exception:
-            _log.exception("cannot dispatch a SAMP notification")
-
-    @staticmethod
-    def _split(message: Any) -> tuple[str, Any]:
-        if not isinstance(message, Mapping):
-            return "", {}
-        mtype = message.get("samp.mtype")
-        params = message.get("samp.params", {})
-        return (mtype if isinstance(mtype, str) else ""), params
-
     def _handler_for(self, mtype: str) -> Callable[[Any, str], dict[str, str]] | None:
         return {
             "ds9claw.detect": self._detect,
@@ -427,223 +346,8 @@ class Ds9ClawListener:
             "image.load.fits": self._image_load,
         }.get(mtype)
 
-    def _submit(
-        self,
-        client: Any,
-        msg_id: str | None,
-        sender: str,
-        mtype: str,
-        handler: Callable[[Any, str], dict[str, str]],
-        params: Any,
-    ) -> None:
-        executor = self._executor
-        with self._lock:
-            busy = self._pending >= self.max_pending
-            if not busy and executor is not None:
-                self._pending += 1
-        if executor is None or busy:
-            if msg_id is not None:
-                reason = "busy" if busy else "stopping"
-                self._reply(
-                    client,
-                    msg_id,
-                    _error(f"ds9claw is {reason}: {self._pending} messages queued", "Busy"),
-                )
-            return
-        try:
-            future = executor.submit(self._work, client, msg_id, sender, mtype, handler, params)
-        except RuntimeError:  # shut down meanwhile
-            with self._lock:
-                self._pending -= 1
-            if msg_id is not None:
-                self._reply(client, msg_id, _error("ds9claw listener stopped", "Stopped"))
-            return
-        with self._lock:
-            if not future.done():
-                self._futures[future] = (client, msg_id)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._futures.pop(future, None)
-
-    # --- work (runs in the worker threads) --------------------------------------------
-    def _work(
-        self,
-        client: Any,
-        msg_id: str | None,
-        sender: str,
-        mtype: str,
-        handler: Callable[[Any, str], dict[str, str]],
-        params: Any,
-    ) -> None:
-        try:
-            try:
-                response = _ok(handler(params, sender))
-                self._count("ok")
-            except Ds9ClawError as exc:
-                self._count("refused")
-                _log.warning("%s from %s refused: %s", mtype, sender, exc)
-                response = _error(str(exc), type(exc).__name__)
-            except Exception as exc:  # a bug: answer, log, keep running
-                self._count("internal-error")
-                _log.exception("%s from %s failed", mtype, sender)
-                response = _error(
-                    f"ds9claw internal error: {type(exc).__name__}: {exc}",
-                    "Internal",
-                    debug=traceback.format_exc(limit=5),
-                )
-            if msg_id is not None:
-                self._reply(client, msg_id, response)
-        finally:
-            with self._lock:
-                self._pending -= 1
-
-    def _reply(self, client: Any, msg_id: str, response: dict[str, Any]) -> None:
-        try:
-            client.hub.reply(client.get_private_key(), msg_id, response)
-            self._count("replied")
-        except (OSError, xmlrpc.client.Error, AttributeError) as exc:
-            self._count("reply-failed")
-            _log.warning("cannot reply to SAMP message %s: %s", msg_id, exc)
-
     def _detect(self, params: Any, sender: str) -> dict[str, str]:
         return detect_message(params, self.settings, sender=sender, last_image=self._last_image)
 
     def _commit(self, params: Any, sender: str) -> dict[str, str]:
         return commit_message(params, self.settings)
-
-    def _last_image(self) -> Path | None:
-        for image in reversed(self.recent):
-            if image.path is not None:
-                return image.path
-        return None
-
-    def _image_load(self, params: Any, sender: str) -> dict[str, str]:
-        try:
-            image = image_load_message(params, self.settings, sender=sender)
-        except Ds9ClawError as exc:
-            url = params.get("url") if isinstance(params, Mapping) else None
-            refused = RememberedImage(
-                url=str(url)[:200], path=None, sender=sender, status="refused", message=str(exc)
-            )
-            self.recent.append(refused)
-            raise
-        self.recent.append(image)
-        return self._process_image(image)
-
-    def _process_image(self, image: RememberedImage) -> dict[str, str]:
-        assert image.path is not None
-        try:
-            region = region_for(image.path, self.settings)
-            if region is None:
-                if self.watch_seconds > 0:
-                    image.status = "waiting"
-                    with self._lock:
-                        self._waiting.append(image)
-                else:
-                    image.status = "expired"
-                image.message = "no region file yet"
-                _log.info(
-                    "%s: no region file (template %r) yet",
-                    image.path,
-                    self.settings.region_template,
-                )
-                return {"status": image.status}
-            result = self._detect_in_ds9(image.path, region) if self.show.enabled else None
-            if result is None:
-                products = detect_remembered(image, self.settings)
-                if products is None:  # the region file vanished meanwhile
-                    raise InputError(f"region file {region} disappeared")
-                products = products[0]
-                result = {
-                    "seed-url": path_to_file_url(products.seed_path),
-                    "mask-url": path_to_file_url(products.mask_path),
-                    "n-masked": str(int(products.result.n_masked)),
-                    "shown": "no" if not self.show.enabled else self._ds9_problem,
-                }
-        except Ds9ClawError as exc:
-            image.status, image.message = "failed", str(exc)
-            raise
-        image.status = "done"
-        image.message = f"{result['n-masked']} pixels masked; shown: {result['shown']}"
-        _log.info("%s: %s", image.path, image.message)
-        return {"status": "done", **result}
-
-    def _check_waiting(self) -> None:
-        with self._lock:
-            waiting, self._waiting = self._waiting, []
-        keep = []
-        now = time.time()
-        for image in waiting:
-            if now - image.received > self.watch_seconds:
-                image.status, image.message = "expired", "no region file appeared"
-                continue
-            assert image.path is not None
-            try:
-                region = region_for(image.path, self.settings)
-            except Ds9ClawError:
-                continue
-            if region is None:
-                keep.append(image)
-                continue
-            executor = self._executor
-            if executor is None:
-                continue
-            with self._lock:
-                self._pending += 1
-            executor.submit(
-                self._work,
-                None,
-                None,
-                "",
-                "image.load.fits (watched)",
-                lambda _p, _s, image=image: self._process_image(image),
-                None,
-            )
-        with self._lock:
-            self._waiting = keep + self._waiting
-
-    # --- DS9 --------------------------------------------------------------------------
-    def _detect_in_ds9(self, image: Path, region: Path) -> dict[str, str] | None:
-        """Run the DS9 menu's detection on ``image`` in DS9; None when DS9 is unreachable."""
-        from ..ds9.connect import open_transport
-
-        with self._ds9_lock:
-            for attempt in (1, 2):
-                try:
-                    if self._ds9 is None:
-                        self._ds9 = open_transport(
-                            self.show.target,
-                            samp=self.show.samp,
-                            hub=self.hub.lockfile if self.hub is not None else None,
-                            timeout=self.show.timeout,
-                        )
-                    report = detect_in_ds9(
-                        self._ds9,
-                        image,
-                        region,
-                        params=self.settings.params,
-                        overwrite=self.settings.overwrite,
-                    )
-                except TransportError as exc:
-                    if self._ds9 is not None:
-                        with contextlib.suppress(Exception):
-                            self._ds9.close()
-                        self._ds9 = None
-                    if attempt == 2:
-                        self._ds9_problem = f"no: {exc}"
-                        _log.warning("%s not shown in DS9: %s", image, exc)
-                        return None
-                    continue
-                frames = f"{report.image.frame} {report.seed_frame} {report.mask_frame}"
-                self.shown.append({"image": str(image), "frames": frames})
-                result = {
-                    "n-masked": str(int(report.n_masked)),
-                    "shown": f"DS9 {self._ds9.target} frames {frames}",
-                }
-                if report.seed_path is not None and report.mask_path is not None:
-                    result["seed-url"] = path_to_file_url(report.seed_path)
-                    result["mask-url"] = path_to_file_url(report.mask_path)
-                return result
-        return None

@@ -69,7 +69,8 @@ class HubProcess:
         return "std-lockurl:" + self.lockfile.as_uri()
 
     def start(self, timeout: float = 20.0) -> HubProcess:
-        from ds9claw.sampclient import BoundedHubProxy, locate_hub
+        from ds9claw.sampclient.bounded_proxy import BoundedHubProxy
+        from ds9claw.sampclient.hub_lockfile import locate_hub
 
         env = clean_env(HOME=str(self.home))
         with open(self.log, "ab") as log:
@@ -121,7 +122,8 @@ def start_samp_ds9(
     """Start DS9 joined to ``hub``; return it once it is registered there."""
     from ds9claw.ds9.launch import start_ds9
     from ds9claw.ds9.samp import list_ds9
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     title = title or f"ds9claw-samp-{uuid.uuid4().hex[:6]}"
     env = clean_env(SAMP_HUB=hub.samp_hub, HOME=str(hub.home))
@@ -175,7 +177,8 @@ def ds9_samp_only(hub):
 @pytest.fixture
 def session(hub):
     """'Another tool': a client on ``hub`` sending synchronous calls."""
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     with HubSession(locate_hub(hub.lockfile), name="another tool", timeout=30) as s:
         yield s

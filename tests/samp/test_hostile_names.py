@@ -21,8 +21,9 @@ from ds9claw.ds9.actions import split_file_spec
 from ds9claw.ds9.samp import connect_samp
 from ds9claw.ds9.xpa import XpaTransport
 from ds9claw.errors import InputError
-from ds9claw.listener.handlers import HandlerSettings, detect_in_ds9
-from ds9claw.listener.listen import ShowSettings
+from ds9claw.listener.handler_settings import HandlerSettings
+from ds9claw.listener.image_handler import detect_in_ds9
+from ds9claw.listener.image_watch import ShowSettings
 from ds9claw.listener.messages import path_to_file_url
 from ds9claw.products import output_paths
 

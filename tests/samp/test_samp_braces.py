@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from ds9claw.listener.handlers import HandlerSettings
+from ds9claw.listener.handler_settings import HandlerSettings
 from ds9claw.listener.messages import path_to_file_url
 
 from .conftest import RunningListener, make_listener, wait_for
@@ -25,7 +25,7 @@ def test_default_template_on_a_brace_name(hub, session, example_small, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     from ds9claw.detect import DetectionParameters
-    from ds9claw.listener.listen import ShowSettings
+    from ds9claw.listener.image_watch import ShowSettings
 
     same = DetectionParameters(sigma=2, smooth=1, ignore_background=True, minpixarea=1)
     # the default region template, {stem}_claws.pix.reg; broadcasts use these parameters

@@ -7,9 +7,9 @@ import pytest
 from commit_helpers.factory import make_rate, write_mask
 
 from ds9claw.commit import backup_path_for
-from ds9claw.listener.handlers import HandlerSettings
+from ds9claw.filelock import lock_path_for
+from ds9claw.listener.handler_settings import HandlerSettings
 from ds9claw.listener.messages import path_to_file_url
-from ds9claw.safeio import lock_path_for
 
 from .conftest import RunningListener, make_listener
 

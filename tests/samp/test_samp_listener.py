@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from ds9claw.listener.handlers import HandlerSettings
+from ds9claw.listener.handler_settings import HandlerSettings
 from ds9claw.listener.listen import MTYPES
 from ds9claw.listener.messages import file_url_to_path, path_to_file_url
 
@@ -185,7 +185,8 @@ def test_bad_messages_get_error_replies(listener, session, example_small, mtype,
 
 def test_burst_of_100_calls_all_answered(listener, hub, example_small):
     """100 asynchronous calls at once (half valid, half refused): 100 correct replies."""
-    from ds9claw.sampclient import locate_hub, samp_module
+    from ds9claw.sampclient.bounded_proxy import samp_module
+    from ds9claw.sampclient.hub_lockfile import locate_hub
 
     samp = samp_module()
     with samp.conf.set_temp("use_internet", False):
@@ -244,7 +245,8 @@ def test_hub_stop_ends_the_listener(own_hub):
 
 
 def test_hub_killed_and_restarted_listener_reconnects(own_hub, example_copy):
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     settings = HandlerSettings(overwrite=True)
     with RunningListener(
@@ -279,7 +281,8 @@ def test_listen_command_ctrl_c_and_hub_stop(own_hub):
     """``ds9claw samp listen`` as a process: Ctrl-C unregisters; a hub stop ends it."""
     import signal
 
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     env = clean_env(SAMP_HUB=own_hub.samp_hub, HOME=str(own_hub.home))
     cmd = [sys.executable, "-m", "ds9claw", "samp", "listen", "--no-show"]
@@ -330,7 +333,7 @@ def test_broadcast_image_is_remembered_and_processed_when_its_region_appears(
     out = tmp_path / "out"
     out.mkdir()
     settings = HandlerSettings(output_dir=out, region_template="{stem}_claws.pix.reg")
-    from ds9claw.listener.listen import ShowSettings
+    from ds9claw.listener.image_watch import ShowSettings
 
     listener = make_listener(
         hub.lockfile, settings=settings, show=ShowSettings(enabled=False), watch_seconds=60

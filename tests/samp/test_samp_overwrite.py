@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from astropy.io import fits
 
-from ds9claw.listener.handlers import HandlerSettings
-from ds9claw.listener.listen import ShowSettings
+from ds9claw.listener.handler_settings import HandlerSettings
+from ds9claw.listener.image_watch import ShowSettings
 from ds9claw.listener.messages import path_to_file_url
 from ds9claw.products import output_paths
 

@@ -28,7 +28,8 @@ N_DEAD = 10
 
 _FAKE_DS9 = """
 import sys, time
-from ds9claw.sampclient import locate_hub, samp_module
+from ds9claw.sampclient.bounded_proxy import samp_module
+from ds9claw.sampclient.hub_lockfile import locate_hub
 samp = samp_module()
 with samp.conf.set_temp("use_internet", False):
     client = samp.SAMPIntegratedClient(
@@ -77,7 +78,8 @@ def _timed(args, env) -> tuple[float, subprocess.CompletedProcess]:
 
 def test_dead_ds9_registrations_cost_one_timeout(own_hub, example_small, tmp_path):
     from ds9claw.ds9.xpa import XpaTransport
-    from ds9claw.sampclient import HubSession, locate_hub
+    from ds9claw.sampclient.hub_lockfile import locate_hub
+    from ds9claw.sampclient.session import HubSession
 
     ds9 = start_samp_ds9(own_hub)
     fakes: list[tuple[subprocess.Popen, str]] = []
