@@ -279,7 +279,7 @@ def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
     path = save_settings(settings)
     _log.info("remembered the parameters in %s", path)
     if settings.analysis_file:
-        from .analysis import refresh_user_copy
+        from ..ds9.analysis_file import refresh_user_copy
 
         refresh_user_copy(settings)
     from ..ds9.dialog_sync import refresh_copies  # issue 13: ~/.ds9.ans copies too

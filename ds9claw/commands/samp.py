@@ -243,7 +243,7 @@ def _run_listen(args: argparse.Namespace) -> int:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from ..ds9.samp import list_ds9
+    from ..ds9.samp_discovery import list_ds9
     from ..sampclient import HubSession, locate_hub
 
     info = locate_hub(args.hub)

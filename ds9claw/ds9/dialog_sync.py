@@ -30,26 +30,20 @@ def rewrite_defaults(text: str, defaults: dict[str, str]) -> str:
     text : str
         An analysis file.
     defaults : dict of str to str
-        ``cl_*`` name -> value (`ds9claw.commands.analysis.dialog_defaults`).
+        ``cl_*`` name -> value (`ds9claw.ds9.analysis_file.dialog_defaults`).
 
     Returns
     -------
     str
     """
-    from ..commands.analysis import _PARAM_LINE, _tcl_word
+    from .analysis_file import dialog_default_line
 
     out = []
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        match = _PARAM_LINE.match(body)
-        if match and match.group(1) in defaults:
-            body = (
-                match.group(1)
-                + match.group(2)
-                + _tcl_word(defaults[match.group(1)])
-                + match.group(4)
-            )
-            line = body + line[len(line.rstrip("\r\n")) :]
+        with_default = dialog_default_line(body, defaults)
+        if with_default is not None:
+            line = with_default + line[len(body) :]
         out.append(line)
     return "".join(out)
 
@@ -72,7 +66,7 @@ def refresh_copies(settings, *, home: Path | None = None) -> list[Path]:
     list of pathlib.Path
         Files rewritten.
     """
-    from ..commands.analysis import dialog_defaults
+    from .analysis_file import dialog_defaults
 
     home = home or Path.home()
     written = []
@@ -101,7 +95,7 @@ def sync_running_dialogs(transport: Transport, settings) -> None:
     settings : ds9claw.ds9.settings.Ds9Settings
         The remembered values.
     """
-    from ..commands.analysis import dialog_defaults
+    from .analysis_file import dialog_defaults
     from .names import DS9_REFUSED_CHARACTERS
 
     pairs = []

@@ -120,7 +120,7 @@ def start_samp_ds9(
 ):
     """Start DS9 joined to ``hub``; return it once it is registered there."""
     from ds9claw.ds9.launch import start_ds9
-    from ds9claw.ds9.samp import list_ds9
+    from ds9claw.ds9.samp_discovery import list_ds9
     from ds9claw.sampclient import HubSession, locate_hub
 
     title = title or f"ds9claw-samp-{uuid.uuid4().hex[:6]}"
