@@ -4,9 +4,10 @@ DS9 reads a parameter dialog's defaults from the analysis file when it loads it,
 keeps the values shown in ``ianalysis(param,<i>,<j>,<k>,last|value)``.  Two places can
 disagree with ``settings.json`` (which plain Detect uses): a copy of the user file
 installed as ``~/.ds9.ans`` (only the copy under the config directory was rewritten),
-and a DS9 running with the menu loaded before the values changed.  `refresh_copies`
-rewrites the defaults (and only them) in every ds9claw copy; `sync_running_dialogs`
-sets the values inside a running DS9.
+and a DS9 running with the menu loaded before the values changed.  `remember_parameters`
+saves new values and rewrites the user copy; `refresh_copies` rewrites the defaults (and
+only them) in every other ds9claw copy; `sync_running_dialogs` sets the values inside a
+running DS9.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..safeio import write_text_atomically
 from .transport import Transport
 
-__all__ = ["refresh_copies", "rewrite_defaults", "sync_running_dialogs"]
+__all__ = ["refresh_copies", "remember_parameters", "rewrite_defaults", "sync_running_dialogs"]
 
 _log = logging.getLogger(__name__)
 
@@ -116,3 +117,44 @@ def sync_running_dialogs(transport: Transport, settings) -> None:
         "}}}}}\n"
     )
     transport.set("tcl", script.encode())
+
+
+def remember_parameters(
+    settings, params, *, suffix: str | None = None, overwrite: bool | None = None
+) -> Path:
+    """Remember detection parameters as the new defaults, in every place DS9 reads them.
+
+    ``settings.json`` first, then the user copy of the analysis file
+    (`ds9claw.ds9.analysis_file.refresh_user_copy`) and `refresh_copies`.
+
+    Parameters
+    ----------
+    settings : ds9claw.ds9.settings.Ds9Settings
+        The remembered values; changed in place.
+    params : ds9claw.detect.DetectionParameters
+        The validated parameters; those DS9's dialog offers are remembered.
+    suffix : str, optional
+        A new product suffix (None or empty: keep the remembered one).
+    overwrite : bool, optional
+        A new "replace files not written by ds9claw" setting (None: keep it).
+
+    Returns
+    -------
+    pathlib.Path
+        The settings file written.
+    """
+    from ..parameters import DIALOG_PARAMETERS
+    from .analysis_file import refresh_user_copy
+    from .settings import save_settings
+
+    for description in DIALOG_PARAMETERS:
+        setattr(settings, description.name, getattr(params, description.name))
+    if suffix:
+        settings.suffix = suffix
+    if overwrite is not None:
+        settings.overwrite = overwrite
+    path = save_settings(settings)
+    if settings.analysis_file:
+        refresh_user_copy(settings)
+    refresh_copies(settings)
+    return path
