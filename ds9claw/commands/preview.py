@@ -10,13 +10,7 @@ from pathlib import Path
 from ._types import number
 from .options import add_jobs_options, add_progress_option, add_subcommand
 
-__all__ = ["SUGGESTION", "register", "run"]
-
-#: Printed when the masks leave holes.
-SUGGESTION = (
-    "to fill them, make the masks smaller (ds9claw detect with less --smooth or a higher "
-    "--sigma) or add dithers that cover those areas"
-)
+__all__ = ["register", "run"]
 
 _EPILOG = """\
 Runs jwst's ResampleStep (the drizzle of calwebb_image3; no reference files, no CRDS
@@ -230,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_records(records) -> None:
+    from ..holes import FILL_HOLES_SUGGESTION
+
     out = sys.stdout
     for record in records:
         shape = record.shape
@@ -242,7 +238,7 @@ def _print_records(records) -> None:
             out.write(f"  {label:<7}{path}\n")
         out.write(f"  {record.summary}\n")
         if record.n_pixels:
-            out.write(f"  suggestion: {SUGGESTION}\n")
+            out.write(f"  suggestion: {FILL_HOLES_SUGGESTION}\n")
 
 
 def add_ds9_preview_parsers(actions, parents, add_connection) -> None:
