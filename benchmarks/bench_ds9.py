@@ -25,8 +25,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2048)
     args = parser.parse_args()
 
-    from ds9claw.commands.analysis import render_analysis_file, shipped_analysis_file
     from ds9claw.ds9.actions import _tcl_value, analysis_tasks
+    from ds9claw.ds9.analysis_file import render_analysis_file, shipped_analysis_file
     from ds9claw.ds9.launch import start_ds9
     from ds9claw.ds9.menu import wait_for_analysis_task
     from ds9claw.ds9.settings import Ds9Settings, save_settings

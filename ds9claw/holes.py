@@ -13,7 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["HoleArea", "HoleReport", "changed_most", "describe_holes", "find_holes"]
+__all__ = [
+    "FILL_HOLES_SUGGESTION",
+    "HoleArea",
+    "HoleReport",
+    "changed_most",
+    "describe_holes",
+    "find_holes",
+]
+
+#: What the preview tells the observer when the masks leave holes.
+FILL_HOLES_SUGGESTION = (
+    "to fill them, make the masks smaller (ds9claw detect with less --smooth or a higher "
+    "--sigma) or add dithers that cover those areas"
+)
 
 
 @dataclass(frozen=True)

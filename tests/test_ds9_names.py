@@ -66,7 +66,8 @@ class _FakeSession:
 
 
 def test_samp_payload_in_a_directory_ds9_cannot_load(tmp_path, monkeypatch):
-    from ds9claw.ds9.samp import Ds9OnHub, SampTransport
+    from ds9claw.ds9.samp_discovery import Ds9OnHub
+    from ds9claw.ds9.samp_transport import SampTransport
 
     odd = tmp_path / "tmp[1]"
     odd.mkdir()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
-from ..batch import add_scheduler_argument
-from ..errors import Ds9ClawError
-from ._types import number, whole_number
+from ._types import number
+from .options import add_jobs_options, add_progress_option, add_subcommand
 
 __all__ = ["register", "run_commit", "run_revert"]
 
@@ -56,16 +54,17 @@ def register(subparsers, parents=()) -> None:
 
     DEFAULT_COMMIT_FLAGS = COMMIT_OPTIONS["flags"][0]
 
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "commit",
-        parents=list(parents),
+        parents,
         help="OR a claw mask into the DQ of rate files (with backup; see also revert)",
         description=(
             "OR DQ flags into a JWST rate (or cal) file where a mask is set, set those SCI "
             "pixels to a fill value and record it in the file's history."
         ),
         epilog=_COMMIT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        func=run_commit,
     )
     parser.add_argument(
         "files",
@@ -138,14 +137,7 @@ def register(subparsers, parents=()) -> None:
         help="also commit into non-NIRCam files, models other than ImageModel, and files the "
         "old tools already cleaned",
     )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=whole_number(1),
-        default=1,
-        help="files committed in parallel (default 1)",
-    )
-    add_scheduler_argument(parser)
+    add_jobs_options(parser, "files committed in parallel (default 1)")
     parser.add_argument(
         "--lock-timeout",
         type=number(0, what="a number of seconds"),
@@ -154,23 +146,20 @@ def register(subparsers, parents=()) -> None:
         help="wait this long for another commit of the same file "
         f"(default {DEFAULT_LOCK_TIMEOUT:g})",
     )
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show progress on stderr (default: when stderr is a terminal)",
-    )
-    parser.set_defaults(func=run_commit, _parser=parser)
+    add_progress_option(parser)
+    parser.set_defaults(_parser=parser)
 
-    rparser = subparsers.add_parser(
+    rparser = add_subcommand(
+        subparsers,
         "revert",
-        parents=list(parents),
+        parents,
         help="restore rate files from their _before_removing_claws backup",
         description=(
             "Put back the pre-commit version of rate files from <stem>_before_removing_claws"
             ".fits, after checking that it is the same file without the committed flags. "
             "The backup is kept."
         ),
+        func=run_revert,
     )
     rparser.add_argument("files", nargs="+", metavar="RATE", help="committed rate (or cal) files")
     rparser.add_argument(
@@ -191,7 +180,7 @@ def register(subparsers, parents=()) -> None:
         metavar="SECONDS",
         help=f"wait this long for a commit of the same file (default {DEFAULT_LOCK_TIMEOUT:g})",
     )
-    rparser.set_defaults(func=run_revert, _parser=rparser)
+    rparser.set_defaults(_parser=rparser)
 
 
 def _masks_from_directory(rates: list[str], directory: Path) -> tuple[list[str], list[list[str]]]:
@@ -247,31 +236,6 @@ def _plan(args) -> list[tuple[str, list[str], Path | None]]:
     return list(zip(rates, masks, outputs, strict=True))
 
 
-def _commit_one(rate: str, masks: list[str], output: Path | None, options: dict):
-    """Run one commit; return (rate, report or None, error message or '')."""
-    from ..commit import commit_mask
-
-    try:
-        report = commit_mask(rate, masks, output=output, **options)
-    except Ds9ClawError as error:
-        return rate, None, str(error)
-    except Exception as error:
-        _log.debug("unexpected error on %s", rate, exc_info=True)
-        return rate, None, f"unexpected {type(error).__name__}: {error}"
-    return rate, report, ""
-
-
-def _run_parallel(
-    func, items: list[tuple], jobs: int, desc: str, show, scheduler: str | None = None
-) -> list[tuple]:
-    from ..batch import resolve_scheduler, run_batch
-
-    results = run_batch(
-        func, items, jobs=jobs, scheduler=resolve_scheduler(scheduler), desc=desc, show=show
-    )
-    return [r.value if r.ok else (r.name, None, f"worker failed: {r.error}") for r in results]
-
-
 def _table(rows: list[tuple[str, str, str, str]]) -> None:
     header = ("file", "pixels", "new", "status")
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(3)]
@@ -280,7 +244,7 @@ def _table(rows: list[tuple[str, str, str, str]]) -> None:
         print(f"{name:<{widths[0]}}  {pixels:>{widths[1]}}  {new:>{widths[2]}}  {status}")
 
 
-def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
+def run_commit(args) -> int:
     """Run ``ds9claw commit``.
 
     Parameters
@@ -313,25 +277,35 @@ def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
         "lock_timeout": args.lock_timeout,
     }
     if len(plan) == 1:
-        rate, masks, output = plan[0]
-        from ..commit import commit_mask
+        return _commit_single(*plan[0], options)
+    from ..commit.batch import commit_files
 
-        report = commit_mask(rate, masks, output=output, **options)
-        print(report.summary())
-        if report.status == "dry-run":
-            print(f"  would write: {report.output}")
-            if report.backup is not None:
-                print(
-                    f"  backup: {report.backup}"
-                    + (" (exists, kept)" if report.backup.exists() else " (would be made)")
-                )
-        for note in report.notes:
-            print(f"  note: {note}")
-        _next_step_hint([report])
-        return 0
     show = args.progress if args.progress is not None else (None if not args.quiet else False)
-    items = [(rate, masks, output, options) for rate, masks, output in plan]
-    results = _run_parallel(_commit_one, items, args.jobs, "commit", show, args.scheduler)
+    results = commit_files(plan, options, jobs=args.jobs, scheduler=args.scheduler, show=show)
+    return _print_commit_table(results)
+
+
+def _commit_single(rate: str, masks: list[str], output: Path | None, options: dict) -> int:
+    from ..commit import commit_mask
+
+    report = commit_mask(rate, masks, output=output, **options)
+    print(report.summary())
+    if report.status == "dry-run":
+        print(f"  would write: {report.output}")
+        if report.backup is not None:
+            print(
+                f"  backup: {report.backup}"
+                + (" (exists, kept)" if report.backup.exists() else " (would be made)")
+            )
+    for note in report.notes:
+        print(f"  note: {note}")
+    _next_step_hint([report])
+    return 0
+
+
+def _print_commit_table(results: list[tuple]) -> int:
+    from ..commit.batch import BATCH_NOTE_MARKERS, count_statuses
+
     rows, reports, failed = [], [], 0
     for rate, report, error in results:
         if report is None:
@@ -346,23 +320,21 @@ def run_commit(args) -> int:  # noqa: C901 (to split: see issue 12, part 3)
     _table(rows)
     for report in reports:  # what a batch user must not miss
         for note in report.notes:
-            if "was reprojected" in note or "by the old tool" in note:
+            if any(marker in note for marker in BATCH_NOTE_MARKERS):
                 print(f"  note: {report.output}: {note}")
-    counts: dict[str, int] = {}
-    for report in reports:
-        counts[report.status] = counts.get(report.status, 0) + 1
-    parts = [f"{n} {status}" for status, n in counts.items()] + (
+    parts = [f"{n} {status}" for status, n in count_statuses(reports).items()] + (
         [f"{failed} failed"] if failed else []
     )
     print(f"{len(results)} files: " + ", ".join(parts))
     _next_step_hint(reports)
-    if failed:
-        print(
-            f"ds9claw: error: {failed} of {len(results)} files failed (see the table)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return _failure_status(failed, len(results))
+
+
+def _failure_status(failed: int, total: int) -> int:
+    if not failed:
+        return 0
+    print(f"ds9claw: error: {failed} of {total} files failed (see the table)", file=sys.stderr)
+    return 1
 
 
 def _next_step_hint(reports) -> None:
@@ -389,6 +361,7 @@ def run_revert(args) -> int:
         0 when every file was restored (or already was), 1 when any failed.
     """
     from ..commit import revert
+    from ..commit.batch import revert_files
 
     files = [str(f) for f in args.files]
     options = {"force": args.force, "dry_run": args.dry_run, "lock_timeout": args.lock_timeout}
@@ -398,12 +371,9 @@ def run_revert(args) -> int:
         for note in report.notes:
             print(f"  note: {note}")
         return 0
-    failed = 0
-    rows = []
-    for path in files:
-        try:
-            report = revert(path, **options)
-        except Ds9ClawError as error:
+    rows, failed = [], 0
+    for path, report, error in revert_files(files, options):
+        if report is None:
             failed += 1
             rows.append((path, "-", "-", f"FAILED: {error}"))
             continue
@@ -412,10 +382,4 @@ def run_revert(args) -> int:
         )
         rows.append((path, str(report.n_restored), "-", status))
     _table(rows)
-    if failed:
-        print(
-            f"ds9claw: error: {failed} of {len(files)} files failed (see the table)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return _failure_status(failed, len(files))

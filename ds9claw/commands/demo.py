@@ -88,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
         Exit status.
     """
     from ..ds9.actions import analysis_tasks, run_analysis_task
+    from ..ds9.analysis_file import desktop_command, render_analysis_file, shipped_analysis_file
     from ..ds9.launch import start_ds9
     from ..ds9.xpa import XpaTransport
     from ..example import make_example
     from ..names import backup_path_for, product_names, snapshot_base, stem_of
     from ..safeio import write_text_atomically
-    from .analysis import desktop_command, render_analysis_file, shipped_analysis_file
 
     out = Path(args.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)

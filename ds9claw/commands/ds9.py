@@ -10,28 +10,19 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..convert import to_bool, to_int
 from ..errors import ParameterError
 from ..parameters import COMMIT_OPTIONS, DIALOG_PARAMETERS
 from ._types import number
-from .options import add_parameter_options, given_values
+from .ds9_options import (
+    add_connection_options,
+    add_detection_options,
+    integer_value,
+)
+from .options import add_actions, add_subcommand, given_values
 
 __all__ = ["register", "run"]
 
 _log = logging.getLogger(__name__)
-
-_ACTIONS = (
-    "detect",
-    "params",
-    "commit",
-    "to-regions",
-    "snapshot",
-    "clear",
-    "find",
-    "remove-candidates",
-    "preview",
-    "close-preview",
-)
 
 _EPILOG = """\
 Actions (the entries of DS9's Analysis > Claws menu):
@@ -55,82 +46,11 @@ Example: ds9claw ds9 detect --sigma 2 --smooth 1 --ignore-background
 """
 
 
-def _yes_no(text: str) -> bool:
-    try:
-        return to_bool(text, "the value")
-    except ParameterError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-_float = number()
-
-
-def _int(text: str) -> int:
-    try:
-        return to_int(text, "the value")
-    except ParameterError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection")
-    group.add_argument(
-        "--target",
-        default=None,
-        help="DS9 title or XPA address ($xpa_method); default: the single running DS9",
-    )
-    group.add_argument(
-        "--timeout",
-        type=number(0, above=True),
-        default=15.0,
-        help="seconds each DS9 request may take (default 15)",
-    )
-    transport = group.add_mutually_exclusive_group()
-    transport.add_argument(
-        "--samp",
-        dest="samp",
-        action="store_const",
-        const=True,
-        default=None,
-        help="talk to DS9 over SAMP only (default: XPA, then SAMP if no XPA target answers)",
-    )
-    transport.add_argument(
-        "--xpa",
-        dest="samp",
-        action="store_const",
-        const=False,
-        help="talk to DS9 over XPA only",
-    )
-    group.add_argument(
-        "--hub",
-        default=None,
-        metavar="LOCKFILE",
-        help="SAMP hub lockfile (default: $SAMP_HUB, else ~/.samp)",
-    )
-
-
-def _add_parameters(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "detection parameters (default: the values last remembered, see 'params')"
-    )
-    add_parameter_options(group, DIALOG_PARAMETERS, remembered=True)
-    group.add_argument(
-        "--output-suffix",
-        "--suffix",
-        dest="suffix",
-        default=None,
-        help="product suffix (default _claws_seed_image)",
-    )
-    group.add_argument(
-        "--overwrite",
-        type=_yes_no,
-        nargs="?",
-        const=True,
-        default=None,
-        metavar="yes|no",
-        help="also replace files ds9claw did not write at the product paths (its own "
-        "earlier products are always replaced; default: the remembered setting, no)",
-    )
+def _action(actions, name: str, parents, text: str) -> argparse.ArgumentParser:
+    """One ``ds9claw ds9`` action with the connection options; `run` runs it."""
+    parser = add_subcommand(actions, name, parents, help=text, func=run)
+    add_connection_options(parser)
+    return parser
 
 
 def register(subparsers, parents=()) -> None:
@@ -143,24 +63,21 @@ def register(subparsers, parents=()) -> None:
     parents : sequence of argparse.ArgumentParser
         Parsers with the common options.
     """
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "ds9",
-        parents=list(parents),
+        parents,
         help="run an Analysis-menu action against a running DS9 (detect, commit ...)",
         description="Run one of the DS9 Analysis > Claws actions against a running DS9.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        func=run,
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
+    actions = add_actions(parser, "action")
 
-    p = actions.add_parser(
-        "detect",
-        parents=list(parents),
-        help="detect claws in the current frame and show seed and mask",
+    p = _action(
+        actions, "detect", parents, "detect claws in the current frame and show seed and mask"
     )
-    _add_connection(p)
-    _add_parameters(p)
+    add_detection_options(p)
     p.add_argument(
         "--remember", action="store_true", help="remember the parameters given as the new defaults"
     )
@@ -174,18 +91,12 @@ def register(subparsers, parents=()) -> None:
         help="use the regions of this DS9 region file instead of the frame's",
     )
 
-    p = actions.add_parser(
-        "params", parents=list(parents), help="remember detection parameters, then detect with them"
-    )
-    _add_connection(p)
-    _add_parameters(p)
+    p = _action(actions, "params", parents, "remember detection parameters, then detect with them")
+    add_detection_options(p)
     p.add_argument("--no-detect", action="store_true", help="only remember, do not detect")
     p.add_argument("--show", action="store_true", help="print the remembered parameters")
 
-    p = actions.add_parser(
-        "commit", parents=list(parents), help="commit the mask shown into <dataset>_rate.fits DQ"
-    )
-    _add_connection(p)
+    p = _action(actions, "commit", parents, "commit the mask shown into <dataset>_rate.fits DQ")
     p.add_argument(
         "--rate-dir",
         default=None,
@@ -201,12 +112,9 @@ def register(subparsers, parents=()) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="count only, write nothing")
 
-    p = actions.add_parser(
-        "to-regions",
-        parents=list(parents),
-        help="trace the mask into polygon regions on the image frame",
+    p = _action(
+        actions, "to-regions", parents, "trace the mask into polygon regions on the image frame"
     )
-    _add_connection(p)
     p.add_argument(
         "--replace",
         action="store_true",
@@ -214,15 +122,12 @@ def register(subparsers, parents=()) -> None:
     )
     p.add_argument(
         "--tolerance",
-        type=_float,
+        type=number(),
         default=0.75,
         help="outline simplification in pixels (default 0.75)",
     )
 
-    p = actions.add_parser(
-        "snapshot", parents=list(parents), help="save the three-panel view as PNG and EPS"
-    )
-    _add_connection(p)
+    p = _action(actions, "snapshot", parents, "save the three-panel view as PNG and EPS")
     p.add_argument(
         "--output",
         default=None,
@@ -230,30 +135,20 @@ def register(subparsers, parents=()) -> None:
         help="file name without extension (default <dir>/<stem>_claws)",
     )
     p.add_argument("--format", default="png,eps", help="comma-separated formats (default png,eps)")
-    p.add_argument("--width", type=_int, default=1200, help="canvas width (default 1200)")
-    p.add_argument("--height", type=_int, default=350, help="canvas height (default 350)")
+    p.add_argument("--width", type=integer_value, default=1200, help="canvas width (default 1200)")
+    p.add_argument("--height", type=integer_value, default=350, help="canvas height (default 350)")
 
-    p = actions.add_parser("clear", parents=list(parents), help="delete the ds9claw frames")
-    _add_connection(p)
-
-    p = actions.add_parser(
-        "find", parents=list(parents), help="draw claw candidates on every frame (ds9claw find)"
-    )
-    _add_connection(p)
-    p = actions.add_parser(
-        "remove-candidates", parents=list(parents), help="delete the drawn claw candidates"
-    )
-    _add_connection(p)
+    _action(actions, "clear", parents, "delete the ds9claw frames")
+    _action(actions, "find", parents, "draw claw candidates on every frame (ds9claw find)")
+    _action(actions, "remove-candidates", parents, "delete the drawn claw candidates")
     from .preview import add_ds9_preview_parsers
 
-    add_ds9_preview_parsers(actions, parents, _add_connection)
-
-    for name in _ACTIONS:
+    add_ds9_preview_parsers(actions, parents, add_connection_options)
+    for name in ("preview", "close-preview"):
         actions.choices[name].set_defaults(func=run)
-    parser.set_defaults(func=run)
     from .ds9_visit import register_actions  # issue 13: the whole-visit entries
 
-    register_actions(actions, parents, _add_connection, _add_parameters)
+    register_actions(actions, parents, add_connection_options, add_detection_options)
 
 
 def _parameters(args: argparse.Namespace, settings):
@@ -268,26 +163,13 @@ def _parameters(args: argparse.Namespace, settings):
 
 
 def _remember_parameters(args: argparse.Namespace, settings, params) -> None:
-    from ..ds9.settings import save_settings
+    from ..ds9.dialog_sync import remember_parameters
 
-    for description in DIALOG_PARAMETERS:
-        setattr(settings, description.name, getattr(params, description.name))
-    if args.suffix:
-        settings.suffix = args.suffix
-    if args.overwrite is not None:
-        settings.overwrite = args.overwrite
-    path = save_settings(settings)
+    path = remember_parameters(settings, params, suffix=args.suffix, overwrite=args.overwrite)
     _log.info("remembered the parameters in %s", path)
-    if settings.analysis_file:
-        from .analysis import refresh_user_copy
-
-        refresh_user_copy(settings)
-    from ..ds9.dialog_sync import refresh_copies  # issue 13: ~/.ds9.ans copies too
-
-    refresh_copies(settings)
 
 
-def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12, part 3)
+def run(args: argparse.Namespace) -> int:
     """Run ``ds9claw ds9 <action>``.
 
     Parameters
@@ -300,19 +182,32 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
     int
         Exit status (0 on success).
     """
-    from ..ds9 import actions
     from ..ds9.connect import open_transport
-    from ..ds9.settings import load_settings, save_settings
+    from ..ds9.settings import load_settings
 
     settings = load_settings()
-    action = args.action
-
-    if action == "params" and args.show:
-        params = _parameters(args, settings)
-        print(_describe(params, settings.suffix) + f", overwrite={_yes(settings.overwrite)}")
+    if _settings_only(args, settings):
         return 0
-    if action == "params":
+    params = None
+    if args.action in ("detect", "params"):
+        params = _parameters(args, settings)  # bad values fail before DS9 is asked anything
+    transport = open_transport(args.target, samp=args.samp, hub=args.hub, timeout=args.timeout)
+    try:
+        _RUNNERS[args.action](args, transport, settings, params)
+    finally:
+        transport.close()
+    return 0
+
+
+def _settings_only(args: argparse.Namespace, settings) -> bool:
+    """Show or remember settings before DS9 is asked anything; True when that is all."""
+    from ..ds9.settings import save_settings
+
+    if args.action == "params":
         params = _parameters(args, settings)
+        if args.show:
+            print(_describe(params, settings.suffix) + f", overwrite={_yes(settings.overwrite)}")
+            return True
         _remember_parameters(args, settings, params)
         if args.no_detect:
             print(
@@ -320,86 +215,112 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
                 + _describe(params, settings.suffix)
                 + f", overwrite={_yes(settings.overwrite)}"
             )
-            return 0
-
-    if action == "commit" and args.rate_dir is not None and args.remember:
+            return True
+    if args.action == "commit" and args.rate_dir is not None and args.remember:
         settings.rate_dir = args.rate_dir or None
         save_settings(settings)
+    return False
 
-    if action in ("detect", "params"):
-        params = _parameters(args, settings)  # bad values fail before DS9 is asked anything
-    transport = open_transport(args.target, samp=args.samp, hub=args.hub, timeout=args.timeout)
-    try:
-        if action in ("detect", "params"):
-            if action == "detect" and args.remember:
-                _remember_parameters(args, settings, params)
-            regions_text = None
-            if getattr(args, "regions_file", None):
-                from ..region_parse import RegionSource
 
-                regions_text = RegionSource.from_file(args.regions_file).text
-            from ..ds9 import visit_detect  # issue 13: detect this exposure, review it
+def _run_detect(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import actions, visit_detect
+    from ..ds9.dialog_sync import sync_running_dialogs
 
-            view = visit_detect.before_detect(transport)
-            report = actions.detect(
-                transport,
-                params=params,
-                suffix=args.suffix or settings.suffix,
-                write=not getattr(args, "no_write", False),
-                regions_text=regions_text,
-                overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
-            )
-            visit_detect.after_detect(transport, report.image.frame, view)
-            from ..ds9.dialog_sync import sync_running_dialogs
+    if args.action == "detect" and args.remember:
+        _remember_parameters(args, settings, params)
+    regions_text = None
+    if getattr(args, "regions_file", None):
+        from ..region_parse import RegionSource
 
-            sync_running_dialogs(transport, settings)
-            print(report.summary())
-            _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
-        elif action == "commit":
-            rate_dir = args.rate_dir if args.rate_dir is not None else settings.rate_dir
-            outcome = actions.commit(
-                transport, rate_dir=rate_dir or None, flags=args.flags, dry_run=args.dry_run
-            )
-            print(outcome.summary())
-        elif action == "to-regions":
-            print(
-                actions.mask_to_regions(
-                    transport, replace=args.replace, tolerance=args.tolerance
-                ).summary()
-            )
-        elif action == "snapshot":
-            formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-            bad = [f for f in formats if f not in ("png", "eps", "jpeg", "gif", "tiff")]
-            if bad or not formats:
-                raise ParameterError(
-                    f"unknown snapshot format(s) {', '.join(bad) or '(none)'}: use png, eps, "
-                    "jpeg, gif or tiff"
-                )
-            print(
-                actions.snapshot(
-                    transport,
-                    output=args.output,
-                    formats=formats,
-                    width=args.width,
-                    height=args.height,
-                ).summary()
-            )
-        elif action == "clear":
-            print(actions.clear_frames(transport).summary())
-        elif action in ("find", "remove-candidates"):
-            from ..ds9 import candidates
+        regions_text = RegionSource.from_file(args.regions_file).text
+    view = visit_detect.before_detect(transport)  # issue 13: detect this exposure, review it
+    report = actions.detect(
+        transport,
+        params=params,
+        suffix=args.suffix or settings.suffix,
+        write=not getattr(args, "no_write", False),
+        regions_text=regions_text,
+        overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
+    )
+    visit_detect.after_detect(transport, report.image.frame, view)
+    sync_running_dialogs(transport, settings)
+    print(report.summary())
+    _log.debug("timings: %s", {k: round(v, 3) for k, v in report.timings.items()})
 
-            if action == "find":
-                print(candidates.find_in_frames(transport).summary())
-            else:
-                print(candidates.remove_candidates(transport).summary())
-        elif action in ("preview", "close-preview"):
-            from .preview import run_ds9_preview
 
-            run_ds9_preview(args, transport)
-    finally:
-        transport.close()
-    return 0
+def _run_commit(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import actions
+
+    rate_dir = args.rate_dir if args.rate_dir is not None else settings.rate_dir
+    outcome = actions.commit(
+        transport, rate_dir=rate_dir or None, flags=args.flags, dry_run=args.dry_run
+    )
+    print(outcome.summary())
+
+
+def _run_to_regions(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import actions
+
+    report = actions.mask_to_regions(transport, replace=args.replace, tolerance=args.tolerance)
+    print(report.summary())
+
+
+_SNAPSHOT_FORMATS = ("png", "eps", "jpeg", "gif", "tiff")
+
+
+def _run_snapshot(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import actions
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in _SNAPSHOT_FORMATS]
+    if bad or not formats:
+        raise ParameterError(
+            f"unknown snapshot format(s) {', '.join(bad) or '(none)'}: use png, eps, "
+            "jpeg, gif or tiff"
+        )
+    report = actions.snapshot(
+        transport, output=args.output, formats=formats, width=args.width, height=args.height
+    )
+    print(report.summary())
+
+
+def _run_clear(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import actions
+
+    print(actions.clear_frames(transport).summary())
+
+
+def _run_find(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import candidates
+
+    print(candidates.find_in_frames(transport).summary())
+
+
+def _run_remove_candidates(args: argparse.Namespace, transport, settings, params) -> None:
+    from ..ds9 import candidates
+
+    print(candidates.remove_candidates(transport).summary())
+
+
+def _run_preview(args: argparse.Namespace, transport, settings, params) -> None:
+    from .preview import run_ds9_preview
+
+    run_ds9_preview(args, transport)
+
+
+#: What runs each action once DS9 is connected.
+_RUNNERS = {
+    "detect": _run_detect,
+    "params": _run_detect,
+    "commit": _run_commit,
+    "to-regions": _run_to_regions,
+    "snapshot": _run_snapshot,
+    "clear": _run_clear,
+    "find": _run_find,
+    "remove-candidates": _run_remove_candidates,
+    "preview": _run_preview,
+    "close-preview": _run_preview,
+}
 
 
 def _describe(params, suffix: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._types import number, whole_number
+from .options import add_subcommand
 
 __all__ = ["register", "run"]
 
@@ -36,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     """
     from ..example import DEFAULT_CLAW_SNR, DEFAULT_DATASET, MAX_SIZE, MIN_SIZE
 
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "example",
-        parents=list(parents),
+        parents,
         help="write a synthetic NIRCam cal/rate pair with one claw, its region and truth",
         description=(
             "Write a seeded, reproducible NIRCam-like exposure pair (JWST ImageModel files "
@@ -47,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
             "claw's 0/1 truth mask."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        func=run,
     )
     parser.add_argument(
         "output_dir",
@@ -107,7 +109,6 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     parser.add_argument(
         "--no-claws", action="store_true", help="with --visit: the same visit without claws"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

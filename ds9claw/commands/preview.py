@@ -7,17 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..batch import add_scheduler_argument
-from ._types import number, whole_number
+from ._types import number
+from .options import add_jobs_options, add_progress_option, add_subcommand
 from .wording import say
 
-__all__ = ["SUGGESTION", "register", "run"]
-
-#: Printed when the masks leave holes.
-SUGGESTION = (
-    "to fill them, make the masks smaller (ds9claw detect with less --smooth or a higher "
-    "--sigma) or add dithers that cover those areas"
-)
+__all__ = ["register", "run"]
 
 _EPILOG = """\
 Runs jwst's ResampleStep (the drizzle of calwebb_image3; no reference files, no CRDS
@@ -54,9 +48,10 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     """
     from ..dq import DEFAULT_COMMIT_FLAGS
 
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "preview",
-        parents=list(parents),
+        parents,
         help="before/after mosaics (jwst ResampleStep) and the holes the masks leave",
         description=(
             "Drizzle cal files with jwst's ResampleStep with and without their claw masks, "
@@ -64,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
             "covers once the masks are applied."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        func=run,
     )
     parser.add_argument("files", nargs="+", metavar="CAL", help="*_cal.fits files with a gwcs")
     parser.add_argument(
@@ -128,21 +123,8 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing output files (atomically)"
     )
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show progress on stderr (default: when stderr is a terminal)",
-    )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=whole_number(1),
-        default=1,
-        help="filter groups drizzled in parallel (default 1)",
-    )
-    add_scheduler_argument(parser)
-    parser.set_defaults(func=run)
+    add_progress_option(parser)
+    add_jobs_options(parser, "filter groups drizzled in parallel (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -244,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_records(records) -> None:
+    from ..holes import FILL_HOLES_SUGGESTION
+
     out = sys.stdout
     for record in records:
         shape = record.shape
@@ -256,7 +240,7 @@ def _print_records(records) -> None:
             out.write(f"  {label:<7}{path}\n")
         out.write(f"  {record.summary}\n")
         if record.n_pixels:
-            out.write(f"  suggestion: {SUGGESTION}\n")
+            out.write(f"  suggestion: {FILL_HOLES_SUGGESTION}\n")
 
 
 def add_ds9_preview_parsers(actions, parents, add_connection) -> None:

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..batch import add_scheduler_argument, resolve_scheduler
-from ._types import whole_number
+from ..batch import resolve_scheduler
+from .options import add_actions, add_jobs_options, add_subcommand
 
 __all__ = ["register", "run"]
 
@@ -34,22 +34,23 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
     parents : sequence of argparse.ArgumentParser
         Parsers with the common options.
     """
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "regions",
-        parents=list(parents),
+        parents,
         help="copy region files between visits (same exposure and detector)",
         description="Work with region files of whole visits, without DS9.",
+        func=run,
     )
-    actions = parser.add_subparsers(dest="regions_action", metavar="ACTION")
-    actions.required = True
-    p = actions.add_parser(
+    p = add_subcommand(
+        add_actions(parser, "regions_action"),
         "copy",
-        parents=list(parents),
+        parents,
         help="copy region files of one visit to the exposures of another",
         description="Copy each region file to the exposure of another visit with the same "
         "exposure group, exposure number and detector.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        func=run,
     )
     p.add_argument(
         "sources", nargs="+", type=Path, metavar="SRC", help="region files or a directory of them"
@@ -59,16 +60,9 @@ def register(subparsers: argparse._SubParsersAction, parents: Sequence = ()) -> 
         "--overwrite", action="store_true", help="replace existing files (kept as <name>.bak)"
     )
     p.add_argument("--dry-run", action="store_true", help="print the pairs, write nothing")
-    p.add_argument(
-        "--jobs",
-        type=whole_number(minimum=1),
-        default=1,
-        metavar="N",
-        help="write the files with N local processes (default 1)",
+    add_jobs_options(
+        p, "write the files with N local processes (default 1)", short=False, metavar="N"
     )
-    add_scheduler_argument(p)
-    p.set_defaults(func=run)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -244,7 +244,7 @@ def _run_listen(args: argparse.Namespace) -> int:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from ..ds9.samp import list_ds9
+    from ..ds9.samp_discovery import list_ds9
     from ..sampclient.hub_lockfile import locate_hub
     from ..sampclient.session import HubSession
 

@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..batch import add_scheduler_argument
-from ._types import whole_number
+from .options import add_actions, add_jobs_options, add_subcommand
 from .wording import say
 
 __all__ = ["register", "run_plan", "run_run", "run_status"]
@@ -39,16 +38,16 @@ def register(subparsers, parents=()) -> None:
     from ..survey_manifest import STEPS
     from .detect import add_detection_arguments
 
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "survey",
-        parents=list(parents),
+        parents,
         help="plan, run (locally or on a Dask cluster) and follow a whole survey",
         description="Run find, detect and commit over thousands of exposures, resumably.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    actions = parser.add_subparsers(dest="survey_action", metavar="ACTION", required=True)
-    plan = actions.add_parser("plan", parents=list(parents), help="write a survey manifest")
+    actions = add_actions(parser, "survey_action")
+    plan = add_subcommand(actions, "plan", parents, help="write a survey manifest", func=run_plan)
     plan.add_argument("patterns", nargs="+", metavar="PATTERN", help="cal/rate file patterns")
     plan.add_argument("-o", "--output", type=Path, required=True, metavar="MANIFEST")
     plan.add_argument(
@@ -64,25 +63,21 @@ def register(subparsers, parents=()) -> None:
         help=f"each exposure's zero-one mask (default {DEFAULT_MASK_TEMPLATE})",
     )
     plan.add_argument("--overwrite", action="store_true", help="replace an existing manifest")
-    plan.set_defaults(func=run_plan)
 
-    run = actions.add_parser("run", parents=list(parents), help="run the steps not yet done")
+    run = add_subcommand(actions, "run", parents, help="run the steps not yet done", func=run_run)
     run.add_argument("manifest", type=Path, metavar="MANIFEST")
     run.add_argument(
         "--steps",
         default=",".join(STEPS),
         help=f"comma-separated steps (default {','.join(STEPS)})",
     )
-    run.add_argument(
-        "--jobs", "-j", type=whole_number(1), default=1, help="local processes (default 1)"
-    )
-    add_scheduler_argument(run)
+    add_jobs_options(run, "local processes (default 1)")
     add_detection_arguments(run)
-    run.set_defaults(func=run_run)
 
-    status = actions.add_parser("status", parents=list(parents), help="summarise a manifest")
+    status = add_subcommand(
+        actions, "status", parents, help="summarise a manifest", func=run_status
+    )
     status.add_argument("manifest", type=Path, metavar="MANIFEST")
-    status.set_defaults(func=run_status)
 
 
 def run_plan(args: argparse.Namespace) -> int:

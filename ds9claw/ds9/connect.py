@@ -51,7 +51,7 @@ def open_transport(
     TransportError
         DS9 cannot be reached the allowed ways; the message says why for each.
     """
-    from .samp import connect_samp
+    from .samp_transport import connect_samp
 
     if samp is True:
         return connect_samp(target, hub=hub, timeout=timeout)

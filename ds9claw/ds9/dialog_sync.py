@@ -4,9 +4,10 @@ DS9 reads a parameter dialog's defaults from the analysis file when it loads it,
 keeps the values shown in ``ianalysis(param,<i>,<j>,<k>,last|value)``.  Two places can
 disagree with ``settings.json`` (which plain Detect uses): a copy of the user file
 installed as ``~/.ds9.ans`` (only the copy under the config directory was rewritten),
-and a DS9 running with the menu loaded before the values changed.  `refresh_copies`
-rewrites the defaults (and only them) in every ds9claw copy; `sync_running_dialogs`
-sets the values inside a running DS9.
+and a DS9 running with the menu loaded before the values changed.  `remember_parameters`
+saves new values and rewrites the user copy; `refresh_copies` rewrites the defaults (and
+only them) in every other ds9claw copy; `sync_running_dialogs` sets the values inside a
+running DS9.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..safeio import write_text_atomically
 from .transport import Transport
 
-__all__ = ["refresh_copies", "rewrite_defaults", "sync_running_dialogs"]
+__all__ = ["refresh_copies", "remember_parameters", "rewrite_defaults", "sync_running_dialogs"]
 
 _log = logging.getLogger(__name__)
 
@@ -30,26 +31,20 @@ def rewrite_defaults(text: str, defaults: dict[str, str]) -> str:
     text : str
         An analysis file.
     defaults : dict of str to str
-        ``cl_*`` name -> value (`ds9claw.commands.analysis.dialog_defaults`).
+        ``cl_*`` name -> value (`ds9claw.ds9.analysis_file.dialog_defaults`).
 
     Returns
     -------
     str
     """
-    from ..commands.analysis import _PARAM_LINE, _tcl_word
+    from .analysis_file import dialog_default_line
 
     out = []
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        match = _PARAM_LINE.match(body)
-        if match and match.group(1) in defaults:
-            body = (
-                match.group(1)
-                + match.group(2)
-                + _tcl_word(defaults[match.group(1)])
-                + match.group(4)
-            )
-            line = body + line[len(line.rstrip("\r\n")) :]
+        with_default = dialog_default_line(body, defaults)
+        if with_default is not None:
+            line = with_default + line[len(body) :]
         out.append(line)
     return "".join(out)
 
@@ -72,7 +67,7 @@ def refresh_copies(settings, *, home: Path | None = None) -> list[Path]:
     list of pathlib.Path
         Files rewritten.
     """
-    from ..commands.analysis import dialog_defaults
+    from .analysis_file import dialog_defaults
 
     home = home or Path.home()
     written = []
@@ -101,7 +96,7 @@ def sync_running_dialogs(transport: Transport, settings) -> None:
     settings : ds9claw.ds9.settings.Ds9Settings
         The remembered values.
     """
-    from ..commands.analysis import dialog_defaults
+    from .analysis_file import dialog_defaults
     from .names import DS9_REFUSED_CHARACTERS
 
     pairs = []
@@ -122,3 +117,44 @@ def sync_running_dialogs(transport: Transport, settings) -> None:
         "}}}}}\n"
     )
     transport.set("tcl", script.encode())
+
+
+def remember_parameters(
+    settings, params, *, suffix: str | None = None, overwrite: bool | None = None
+) -> Path:
+    """Remember detection parameters as the new defaults, in every place DS9 reads them.
+
+    ``settings.json`` first, then the user copy of the analysis file
+    (`ds9claw.ds9.analysis_file.refresh_user_copy`) and `refresh_copies`.
+
+    Parameters
+    ----------
+    settings : ds9claw.ds9.settings.Ds9Settings
+        The remembered values; changed in place.
+    params : ds9claw.detect.DetectionParameters
+        The validated parameters; those DS9's dialog offers are remembered.
+    suffix : str, optional
+        A new product suffix (None or empty: keep the remembered one).
+    overwrite : bool, optional
+        A new "replace files not written by ds9claw" setting (None: keep it).
+
+    Returns
+    -------
+    pathlib.Path
+        The settings file written.
+    """
+    from ..parameters import DIALOG_PARAMETERS
+    from .analysis_file import refresh_user_copy
+    from .settings import save_settings
+
+    for description in DIALOG_PARAMETERS:
+        setattr(settings, description.name, getattr(params, description.name))
+    if suffix:
+        settings.suffix = suffix
+    if overwrite is not None:
+        settings.overwrite = overwrite
+    path = save_settings(settings)
+    if settings.analysis_file:
+        refresh_user_copy(settings)
+    refresh_copies(settings)
+    return path

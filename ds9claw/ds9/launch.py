@@ -21,9 +21,7 @@ import atexit
 import contextlib
 import logging
 import os
-import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -32,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import TransportError
-from ..lockholder import pid_alive
+from .processes import child_pids, command_line, end_process_group, kill_pid, start_xvfb
 
 __all__ = ["Ds9Process", "start_ds9"]
 
@@ -41,110 +39,6 @@ _log = logging.getLogger(__name__)
 #: Options that keep DS9's IIS server (``/tmp/.IMT*`` sockets, port 5137) out of the way
 #: of other DS9s on the same machine.
 _NO_IIS = ("-fifo", "none", "-port", "0", "-unix", "none")
-
-
-def _children(pid: int) -> list[int]:
-    """Return the ids of the live processes whose parent is ``pid`` (Linux ``/proc``)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the command name is in parentheses and may contain spaces: split after it
-        fields = stat.rpartition(")")[2].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _end(proc: subprocess.Popen | None, *, grace: float) -> None:
-    """Terminate ``proc``'s process group, then kill it if it outlives ``grace`` seconds."""
-    if proc is None or proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-
-
-def _kill_pid(pid: int, *, grace: float) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.02)
-    if pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _start_xvfb(
-    env: Mapping[str, str], *, timeout: float, screen: str
-) -> tuple[subprocess.Popen, str]:
-    """Start ``Xvfb`` on a free display (``-displayfd``) and wait until it is ready."""
-    xvfb = shutil.which("Xvfb", path=env.get("PATH"))
-    if xvfb is None:
-        raise TransportError(
-            "cannot start a virtual display: Xvfb is not installed "
-            "(Debian: apt-get install xvfb), or set DISPLAY to a running X server"
-        )
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = subprocess.Popen(
-            [xvfb, "-displayfd", str(write_fd), "-screen", "0", screen, "-nolisten", "tcp"],
-            pass_fds=(write_fd,),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=dict(env),
-            start_new_session=True,
-        )
-    except BaseException:
-        os.close(read_fd)
-        os.close(write_fd)
-        raise
-    os.close(write_fd)
-    text = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while not text.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or proc.poll() is not None:
-                break
-            ready, _, _ = select.select([read_fd], [], [], min(left, 0.5))
-            if ready:
-                chunk = os.read(read_fd, 64)
-                if not chunk:
-                    break
-                text += chunk
-    finally:
-        os.close(read_fd)
-    number = text.strip().decode(errors="replace")
-    if not number.isdigit():
-        _end(proc, grace=2.0)
-        raise TransportError(
-            f"Xvfb did not report a display within {timeout:g} s "
-            "(is another X server misbehaving? try again, or set DISPLAY)"
-        )
-    return proc, f":{number}"
 
 
 class Ds9Process:
@@ -217,8 +111,8 @@ class Ds9Process:
         if not self.private_xpa:
             return
         marker = str(self.workdir)
-        for pid in _children(self.process.pid):
-            cmd = _cmdline(pid)
+        for pid in child_pids(self.process.pid):
+            cmd = command_line(pid)
             if cmd and Path(cmd[0]).name == "xpans" and any(marker in c for c in cmd):
                 self._helpers.add(pid)
 
@@ -231,7 +125,7 @@ class Ds9Process:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            cmd = _cmdline(int(entry.name))
+            cmd = command_line(int(entry.name))
             if cmd and Path(cmd[0]).name == "xpans" and any(c.startswith(marker) for c in cmd):
                 found.add(int(entry.name))
         return found
@@ -249,10 +143,10 @@ class Ds9Process:
         self._stopped = True
         with contextlib.suppress(Exception):
             self._note_helpers()
-        _end(self.process, grace=grace)
+        end_process_group(self.process, grace=grace)
         for pid in self._helpers | self._stray_helpers():
-            _kill_pid(pid, grace=grace)
-        _end(self.xvfb, grace=grace)
+            kill_pid(pid, grace=grace)
+        end_process_group(self.xvfb, grace=grace)
         shutil.rmtree(self.workdir, ignore_errors=True)
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
@@ -410,7 +304,7 @@ def start_ds9(
     xvfb_proc = None
     try:
         if xvfb:
-            xvfb_proc, display = _start_xvfb(base, timeout=timeout, screen=screen)
+            xvfb_proc, display = start_xvfb(base, timeout=timeout, screen=screen)
         else:
             display = base.get("DISPLAY", "")
             if not display:
@@ -442,7 +336,7 @@ def start_ds9(
                 start_new_session=True,
             )
     except BaseException:
-        _end(xvfb_proc, grace=2.0)
+        end_process_group(xvfb_proc, grace=2.0)
         shutil.rmtree(workdir, ignore_errors=True)
         raise
 

@@ -81,7 +81,7 @@ class PreviewOutcome:
 
     def summary(self) -> str:
         """Lines for DS9's text window."""
-        from ..commands.preview import SUGGESTION
+        from ..holes import FILL_HOLES_SUGGESTION
 
         pair = self.pair
         ny, nx = pair.before.data.shape
@@ -93,7 +93,7 @@ class PreviewOutcome:
             f"  {pair.report.summary()}",
         ]
         if pair.report.n_pixels:
-            lines.append(f"  suggestion: {SUGGESTION}")
+            lines.append(f"  suggestion: {FILL_HOLES_SUGGESTION}")
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 

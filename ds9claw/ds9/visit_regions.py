@@ -7,6 +7,7 @@ carry the tag ``ds9claw copy`` so that a new copy replaces only the earlier copy
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 
 from ..backup import make_backup
 from ..errors import RegionError
@@ -14,12 +15,29 @@ from ..names import free_backup_name
 from ..safeio import write_text_atomically
 from .actions import _count_shapes, _goto
 from .transport import Transport
-from .visit import current_exposure, visit_state
+from .visit import Exposure, current_exposure, visit_state
 from .visit_actions import Progress, VisitReport, _quiet, _regions, restore_view
 
 __all__ = ["COPY_TAG", "copy_regions", "load_regions_all", "save_regions_all"]
 
 COPY_TAG = "ds9claw copy"
+
+#: One exposure's step: its report line, and whether it changed something.
+ExposureStep = Callable[[Exposure], tuple[str, bool]]
+
+
+def _each_exposure(
+    exposures: Iterable[Exposure], step: ExposureStep, progress: Progress
+) -> tuple[VisitReport, int]:
+    """Run ``step`` on each exposure; return the report of their lines and the changes."""
+    report = VisitReport(title="")
+    changed = 0
+    for exposure in exposures:
+        line, did_change = step(exposure)
+        changed += did_change
+        report.lines.append(line)
+        progress(line)
+    return report, changed
 
 
 def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> VisitReport:
@@ -39,42 +57,38 @@ def save_regions_all(transport: Transport, *, progress: Progress = _quiet) -> Vi
     -------
     VisitReport
     """
-    from ..region_copy import region_path_for
-
     state = visit_state(transport)
     here = current_exposure(transport, state)
-    report = VisitReport(title="")
-    saved = 0
-    for exposure in state.exposures:
-        _goto(transport, exposure.image)
-        text = _regions(transport)
-        n_inc, n_exc = _count_shapes(text)
-        if exposure.path is None:
-            line = f"{exposure.name}: not saved, the frame has no file on disk"
-        elif n_inc + n_exc == 0:
-            line = f"{exposure.name}: no region"
-        else:
-            out = region_path_for(exposure.path)
-            text = text if text.endswith("\n") else text + "\n"
-            if out.is_file() and _shape_lines(out.read_text(errors="replace")) == _shape_lines(
-                text
-            ):
-                line = f"{out.name}: unchanged"
-            else:
-                kept = ""
-                if os.path.lexists(out):
-                    backup = free_backup_name(out)
-                    make_backup(out, backup)
-                    kept = f" (the earlier file kept as {backup.name})"
-                write_text_atomically(out, text)
-                saved += 1
-                line = f"{out.name}: {n_inc + n_exc} region(s) saved{kept}"
-        report.lines.append(line)
-        progress(line)
+    report, saved = _each_exposure(
+        state.exposures, lambda exposure: _save_regions_of(transport, exposure), progress
+    )
     report.title = f"saved the regions of {saved} frame(s)"
     _goto(transport, here.image)
     restore_view(transport, state, here)
     return report
+
+
+def _save_regions_of(transport: Transport, exposure: Exposure) -> tuple[str, bool]:
+    from ..region_copy import region_path_for
+
+    _goto(transport, exposure.image)
+    text = _regions(transport)
+    n_inc, n_exc = _count_shapes(text)
+    if exposure.path is None:
+        return f"{exposure.name}: not saved, the frame has no file on disk", False
+    if n_inc + n_exc == 0:
+        return f"{exposure.name}: no region", False
+    out = region_path_for(exposure.path)
+    text = text if text.endswith("\n") else text + "\n"
+    if out.is_file() and _shape_lines(out.read_text(errors="replace")) == _shape_lines(text):
+        return f"{out.name}: unchanged", False
+    kept = ""
+    if os.path.lexists(out):
+        backup = free_backup_name(out)
+        make_backup(out, backup)
+        kept = f" (the earlier file kept as {backup.name})"
+    write_text_atomically(out, text)
+    return f"{out.name}: {n_inc + n_exc} region(s) saved{kept}", True
 
 
 def _shape_lines(text: str) -> list[str]:
@@ -102,35 +116,32 @@ def load_regions_all(transport: Transport, *, progress: Progress = _quiet) -> Vi
     -------
     VisitReport
     """
-    from ..region_copy import region_path_for
-
     state = visit_state(transport)
     here = current_exposure(transport, state)
-    report = VisitReport(title="")
-    loaded = 0
-    for exposure in state.exposures:
-        if exposure.path is None:
-            line = f"{exposure.name}: the frame has no file on disk"
-        else:
-            path = region_path_for(exposure.path)
-            if not path.is_file():
-                line = f"{exposure.name}: no {path.name}"
-            else:
-                text = path.read_text(errors="replace")
-                _goto(transport, exposure.image)
-                on_frame = set(_shape_lines(_regions(transport)))
-                wanted = _shape_lines(text)
-                if wanted and all(shape in on_frame for shape in wanted):
-                    line = f"{path.name}: already on frame {exposure.image}"
-                else:
-                    transport.set("regions", text.encode())
-                    loaded += 1
-                    line = f"{path.name}: loaded into frame {exposure.image}"
-        report.lines.append(line)
-        progress(line)
+    report, loaded = _each_exposure(
+        state.exposures, lambda exposure: _load_regions_of(transport, exposure), progress
+    )
     report.title = f"loaded region files into {loaded} frame(s)"
     restore_view(transport, state, here)
     return report
+
+
+def _load_regions_of(transport: Transport, exposure: Exposure) -> tuple[str, bool]:
+    from ..region_copy import region_path_for
+
+    if exposure.path is None:
+        return f"{exposure.name}: the frame has no file on disk", False
+    path = region_path_for(exposure.path)
+    if not path.is_file():
+        return f"{exposure.name}: no {path.name}", False
+    text = path.read_text(errors="replace")
+    _goto(transport, exposure.image)
+    on_frame = set(_shape_lines(_regions(transport)))
+    wanted = _shape_lines(text)
+    if wanted and all(shape in on_frame for shape in wanted):
+        return f"{path.name}: already on frame {exposure.image}", False
+    transport.set("regions", text.encode())
+    return f"{path.name}: loaded into frame {exposure.image}", True
 
 
 def _tagged(text: str) -> str:
@@ -185,21 +196,20 @@ def copy_regions(
         )
     header = [line for line in text.splitlines() if line.strip() and "(" not in line]
     payload = _tagged("\n".join(header + shapes))
-    report = VisitReport(title="")
-    copied = 0
-    for exposure in state.exposures:
-        if exposure.image == source.image:
-            continue
+
+    def copy_to(exposure: Exposure) -> tuple[str, bool]:
         if exposure.detector != source.detector:
-            line = f"{exposure.name}: other detector ({exposure.detector or '?'}), not copied"
-        else:
-            _goto(transport, exposure.image)
-            transport.set(f"regions group {{{COPY_TAG}}} delete")
-            transport.set("regions", payload.encode())
-            copied += 1
-            line = f"{exposure.name}: {len(shapes)} region(s) copied (frame {exposure.image})"
-        report.lines.append(line)
-        progress(line)
+            return (
+                f"{exposure.name}: other detector ({exposure.detector or '?'}), not copied",
+                False,
+            )
+        _goto(transport, exposure.image)
+        transport.set(f"regions group {{{COPY_TAG}}} delete")
+        transport.set("regions", payload.encode())
+        return f"{exposure.name}: {len(shapes)} region(s) copied (frame {exposure.image})", True
+
+    others = [e for e in state.exposures if e.image != source.image]
+    report, copied = _each_exposure(others, copy_to, progress)
     coords = "sky (fk5)" if sky else "image"
     report.title = (
         f"copied {len(shapes)} region(s) of {source.name} to {copied} frame(s) of detector "

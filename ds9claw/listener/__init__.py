@@ -7,6 +7,6 @@ replies; the handlers, one module per message family, do the work
 `~ds9claw.listener.image_handler`, sharing `~ds9claw.listener.handler_settings`);
 `ds9claw.listener.image_watch` watches broadcast images for their region files.  The hub
 client it shares with `ds9claw.ds9` (finding hubs, every call bounded in time) is
-`ds9claw.sampclient`; the DS9 transport over SAMP is `ds9claw.ds9.samp`.  Importing this
+`ds9claw.sampclient`; the DS9 transport over SAMP is `ds9claw.ds9.samp_transport`.  Importing this
 package imports nothing else.
 """

@@ -106,8 +106,8 @@ def run_detection(
     """
     from ..api import DEFAULT_SUFFIX, detect_file
     from ..errors import OutputExistsError
-    from ..products import output_paths
     from ..overwrite import refuse_to_replace
+    from ..products import output_paths
 
     options: dict[str, Any] = {}
     if invalid_flags is None:

@@ -190,8 +190,8 @@ def detect_in_ds9(
     from ..api import DEFAULT_SUFFIX
     from ..ds9.names import check_ds9_name
     from ..ds9.shown_image import detect_in_frame_of
-    from ..products import output_paths
     from ..overwrite import refuse_to_replace
+    from ..products import output_paths
     from ..region_parse import RegionSource
 
     text = RegionSource.from_file(region).text

@@ -63,7 +63,7 @@ class HubSession:
         self.timeout = float(timeout)
         self._lock = threading.Lock()
         self._proxy = BoundedHubProxy(self.timeout + _SOCKET_SLACK)
-        # one connection per parallel call (`ds9claw.ds9.samp.list_ds9` probes the DS9s
+        # one connection per parallel call (`ds9claw.ds9.samp_discovery.list_ds9` probes the DS9s
         # on the hub at once, so that dead ones cost one timeout in all, not one each)
         self._proxy.connect(hub_params=hub.params, pool_size=SESSION_CONNECTIONS)
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ds9claw.commands.analysis import desktop_command, render_analysis_file
+from ds9claw.ds9.analysis_file import desktop_command, render_analysis_file
 from ds9claw.ds9.launch import start_ds9
 from ds9claw.ds9.settings import Ds9Settings, config_dir, load_settings, save_settings
 from ds9claw.ds9.xpa import XpaTransport, connect, find_targets

@@ -121,7 +121,7 @@ def start_samp_ds9(
 ):
     """Start DS9 joined to ``hub``; return it once it is registered there."""
     from ds9claw.ds9.launch import start_ds9
-    from ds9claw.ds9.samp import list_ds9
+    from ds9claw.ds9.samp_discovery import list_ds9
     from ds9claw.sampclient.hub_lockfile import locate_hub
     from ds9claw.sampclient.session import HubSession
 

@@ -18,7 +18,7 @@ from ds9.helpers import message_boxes  # tests/ds9/helpers.py
 
 from ds9claw.ds9 import actions
 from ds9claw.ds9.actions import split_file_spec
-from ds9claw.ds9.samp import connect_samp
+from ds9claw.ds9.samp_transport import connect_samp
 from ds9claw.ds9.xpa import XpaTransport
 from ds9claw.errors import InputError
 from ds9claw.listener.handler_settings import HandlerSettings

@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from ds9claw.ds9 import actions
-from ds9claw.ds9.samp import connect_samp
+from ds9claw.ds9.samp_transport import connect_samp
 from ds9claw.listener.handler_settings import HandlerSettings
 from ds9claw.listener.image_watch import ShowSettings
 from ds9claw.listener.messages import path_to_file_url

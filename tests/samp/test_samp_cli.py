@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from ds9claw.ds9.samp import connect_samp
+from ds9claw.ds9.samp_transport import connect_samp
 
 from .conftest import clean_env
 

@@ -97,7 +97,7 @@ def test_image_load_follows_the_same_policy(hub, session, example_copy):
 @pytest.mark.ds9
 def test_image_load_shown_in_ds9_follows_the_same_policy(hub, ds9, session, example_copy):
     from ds9claw.detect import DetectionParameters
-    from ds9claw.ds9.samp import connect_samp
+    from ds9claw.ds9.samp_transport import connect_samp
 
     paths = output_paths(example_copy.cal, "_claws_seed_image")
     paths["mask"].write_bytes(USERS)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from ds9claw.ds9.samp import SampTransport, connect_samp
+from ds9claw.ds9.samp_transport import SampTransport, connect_samp
 from ds9claw.ds9.transport import Transport
 from ds9claw.errors import TransportError
 
