@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._types import number
 from .options import add_jobs_options, add_progress_option, add_subcommand
+from .wording import say
 
 __all__ = ["register", "run_commit", "run_revert"]
 
@@ -298,7 +299,7 @@ def _commit_single(rate: str, masks: list[str], output: Path | None, options: di
                 + (" (exists, kept)" if report.backup.exists() else " (would be made)")
             )
     for note in report.notes:
-        print(f"  note: {note}")
+        print(f"  note: {say(note)}")
     _next_step_hint([report])
     return 0
 
@@ -310,7 +311,7 @@ def _print_commit_table(results: list[tuple]) -> int:
     for rate, report, error in results:
         if report is None:
             failed += 1
-            rows.append((rate, "-", "-", f"FAILED: {error}"))
+            rows.append((rate, "-", "-", f"FAILED: {say(error)}"))
             continue
         reports.append(report)
         status = report.status
@@ -321,7 +322,7 @@ def _print_commit_table(results: list[tuple]) -> int:
     for report in reports:  # what a batch user must not miss
         for note in report.notes:
             if any(marker in note for marker in BATCH_NOTE_MARKERS):
-                print(f"  note: {report.output}: {note}")
+                print(f"  note: {report.output}: {say(note)}")
     parts = [f"{n} {status}" for status, n in count_statuses(reports).items()] + (
         [f"{failed} failed"] if failed else []
     )
@@ -369,13 +370,13 @@ def run_revert(args) -> int:
         report = revert(files[0], **options)
         print(report.summary())
         for note in report.notes:
-            print(f"  note: {note}")
+            print(f"  note: {say(note)}")
         return 0
     rows, failed = [], 0
     for path, report, error in revert_files(files, options):
         if report is None:
             failed += 1
-            rows.append((path, "-", "-", f"FAILED: {error}"))
+            rows.append((path, "-", "-", f"FAILED: {say(error)}"))
             continue
         status = report.status + (
             f" (old-tool backup, {report.old_tool})" if report.old_tool else ""
