@@ -89,7 +89,7 @@ def main() -> None:
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=50,
                 ) as c,
             ):

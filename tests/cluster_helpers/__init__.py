@@ -15,7 +15,7 @@ TIME_CARDS = ("DATE", "CLAWDATE", "CHECKSUM", "DATASUM")
 
 @contextlib.contextmanager
 def local_cluster(n_workers: int = 2):
-    """Two worker processes on the loopback, one thread each, no dashboard, one retry."""
+    """Two worker processes on the loopback, one thread each, the HTTP server on a free port, one retry."""
     import dask
     from distributed import LocalCluster
 
@@ -26,7 +26,7 @@ def local_cluster(n_workers: int = 2):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: 8787 may be taken by another cluster
             silence_logs=50,
         ) as cluster,
     ):
