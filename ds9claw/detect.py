@@ -187,7 +187,7 @@ def detect_claws(
     return _detect(image, valid, include, exclude, params, diagnostics)
 
 
-def _detect(  # noqa: C901 (to split: see issue 12, part 3)
+def _detect(
     image: np.ndarray,
     valid: np.ndarray | None,
     include: np.ndarray | None,
@@ -213,25 +213,11 @@ def _detect(  # noqa: C901 (to split: see issue 12, part 3)
     if params.smooth_in_advance > 0:
         img = smooth_image(img, ok, params.smooth_in_advance)
 
-    lower, upper = params.lower_sigma, params.upper_sigma
+    upper = params.upper_sigma
     if params.ignore_background:
         background = None
         rms_map = None
-        region_values = img[in_region]
-        rms1 = clipped_std(region_values)
-        nonbright = (region_values > -lower * rms1) & (region_values < upper * rms1)
-        rms_value = clipped_std(region_values[nonbright])
-        level = float(np.median(region_values))
-        if not math.isfinite(rms_value) or level > upper * rms1:
-            _log.warning(
-                "the region's median (%.4g) is %.1f times its noise above zero: this image "
-                "does not look sky-subtracted, so `ignore_background=True` will flag most of the "
-                "region; drop `ignore_background` to estimate the background",
-                level,
-                level / rms1 if rms1 > 0 else float("inf"),
-            )
-        if not math.isfinite(rms_value):
-            rms_value = rms1  # no pixel near zero to refine the estimate with
+        rms_value = _noise_without_background(img[in_region], params)
         threshold: np.ndarray | float = upper * rms_value
     else:
         background, rms_map, rms_value = estimate_background(
@@ -247,19 +233,7 @@ def _detect(  # noqa: C901 (to split: see issue 12, part 3)
 
     # only valid pixels can be detected: a flagged (hot, saturated, jump ...) pixel that
     # happens to be finite says nothing about the claw
-    detected = (img > threshold) & in_region
-    if params.median_filter > 1:
-        from .filters import binary_median_filter
-
-        detected = binary_median_filter(detected, params.median_filter)
-    if params.minpixarea > 0:
-        detected = neighbour_filter(detected, params.minpixarea)
-    if params.min_area > 1:
-        detected = remove_small_groups(detected, params.min_area)
-    if params.smooth > 0:
-        seed_window = smooth_mask(detected, params.smooth, cutoff=params.smooth_cutoff)
-    else:
-        seed_window = detected.astype(np.float64)
+    seed_window = _seed_from_detected((img > threshold) & in_region, params)
     if exclude is not None:
         seed_window[exclude[window]] = 0.0  # excluded pixels stay out, smoothing or not
     seed = np.zeros(image.shape, np.float32)
@@ -284,6 +258,41 @@ def _detect(  # noqa: C901 (to split: see issue 12, part 3)
             stacklevel=2,
         )
     return result
+
+
+def _noise_without_background(region_values: np.ndarray, params: DetectionParameters) -> float:
+    """Noise of a sky-subtracted region, from its pixels near zero (`ignore_background`)."""
+    lower, upper = params.lower_sigma, params.upper_sigma
+    rms1 = clipped_std(region_values)
+    nonbright = (region_values > -lower * rms1) & (region_values < upper * rms1)
+    rms_value = clipped_std(region_values[nonbright])
+    level = float(np.median(region_values))
+    if not math.isfinite(rms_value) or level > upper * rms1:
+        _log.warning(
+            "the region's median (%.4g) is %.1f times its noise above zero: this image "
+            "does not look sky-subtracted, so `ignore_background=True` will flag most of the "
+            "region; drop `ignore_background` to estimate the background",
+            level,
+            level / rms1 if rms1 > 0 else float("inf"),
+        )
+    if not math.isfinite(rms_value):
+        rms_value = rms1  # no pixel near zero to refine the estimate with
+    return rms_value
+
+
+def _seed_from_detected(detected: np.ndarray, params: DetectionParameters) -> np.ndarray:
+    """Clean the pixels above threshold (median, neighbours, small groups), then smooth."""
+    if params.median_filter > 1:
+        from .filters import binary_median_filter
+
+        detected = binary_median_filter(detected, params.median_filter)
+    if params.minpixarea > 0:
+        detected = neighbour_filter(detected, params.minpixarea)
+    if params.min_area > 1:
+        detected = remove_small_groups(detected, params.min_area)
+    if params.smooth > 0:
+        return smooth_mask(detected, params.smooth, cutoff=params.smooth_cutoff)
+    return detected.astype(np.float64)
 
 
 def _box_sizes(shape: tuple[int, ...], params: DetectionParameters) -> tuple[int, int]:

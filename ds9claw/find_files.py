@@ -161,7 +161,7 @@ def candidate_region_text(candidates: Sequence[Candidate], *, source_name: str =
     return "\n".join(lines) + "\n"
 
 
-def find_files(  # noqa: C901 (to split: see issue 12, part 3)
+def find_files(
     paths: Sequence[str | os.PathLike[str]],
     *,
     params: FindParameters | None = None,
@@ -203,8 +203,7 @@ def find_files(  # noqa: C901 (to split: see issue 12, part 3)
     OutputExistsError
         A region file exists and ``overwrite`` is false (nothing is written).
     """
-    from .dq import DEFAULT_INVALID_FLAGS, valid_pixel_mask
-    from .fitsio import read_exposure
+    from .dq import DEFAULT_INVALID_FLAGS
 
     params = (params or FindParameters()).validate()
     flags = DEFAULT_INVALID_FLAGS if invalid_flags is None else invalid_flags
@@ -215,41 +214,14 @@ def find_files(  # noqa: C901 (to split: see issue 12, part 3)
         raise InputError("an exposure is named twice: give each file once")
     targets = {path: region_path_for(path, suffix) for path in paths}
     if not overwrite:
-        for target in targets.values():
-            if target.exists():
-                raise OutputExistsError(
-                    f"{target} exists (it may be drawn by hand): pass `overwrite=True` to replace "
-                    "it (the old file is kept as a .bak backup)"
-                )
+        _refuse_existing_regions(targets.values())
     groups = _group_headers(paths)
-    for key, members in groups.items():
-        if len(members) < MIN_EXPOSURES and not single:
-            names = ", ".join(p.name for p in members)
-            raise InputError(
-                f"{key}: {len(members)} exposure(s) ({names}); at least {MIN_EXPOSURES} dithers "
-                "of one detector and filter are needed to tell claws from the sky: add the "
-                "other exposures of the visit, or pass `single=True` to search them one by one"
-            )
+    _refuse_small_groups(groups, single=single)
     # Every group is searched before anything is written: an unreadable file in a later
     # group leaves no region file behind.
     searched: list[tuple[str, list[Path], list[list[Candidate]]]] = []
     for key, members in groups.items():
-        exposures = []
-        for path in members:
-            exposures.append(read_exposure(path))
-            if on_exposure is not None:
-                on_exposure(f"read {path.name}")
-        images = [e.image for e in exposures]
-        valid = [valid_pixel_mask(e.image, e.dq, invalid_flags=flags) for e in exposures]
-        if len(members) < MIN_EXPOSURES:
-            results = []
-            for path, image, mask in zip(members, images, valid, strict=True):
-                _log.warning(_SINGLE_WARNING, path.name)
-                results.append(find_candidates([image], [mask], None, params).candidates[0])
-        else:
-            offsets = dither_offsets_from_headers([e.header for e in exposures], images[0].shape)
-            results = find_candidates(images, valid, offsets, params).candidates
-        del images, valid, exposures
+        results = _search_group(members, params, flags, on_exposure)
         searched.append((key, members, results))
         if on_exposure is not None:
             on_exposure(f"{key}: {sum(len(c) for c in results)} candidate(s)")
@@ -259,6 +231,55 @@ def find_files(  # noqa: C901 (to split: see issue 12, part 3)
             backup = _write_region(targets[path], candidates, path.name, overwrite=overwrite)
             found[path] = FoundExposure(path, targets[path], candidates, key, backup)
     return [found[path] for path in paths]
+
+
+def _refuse_existing_regions(region_paths) -> None:
+    """Refuse to go on when a region file to write exists already."""
+    for target in region_paths:
+        if target.exists():
+            raise OutputExistsError(
+                f"{target} exists (it may be drawn by hand): pass `overwrite=True` to replace "
+                "it (the old file is kept as a .bak backup)"
+            )
+
+
+def _refuse_small_groups(groups: dict[str, list[Path]], *, single: bool) -> None:
+    """Refuse groups of fewer than `MIN_EXPOSURES` exposures unless ``single``."""
+    for key, members in groups.items():
+        if len(members) < MIN_EXPOSURES and not single:
+            names = ", ".join(p.name for p in members)
+            raise InputError(
+                f"{key}: {len(members)} exposure(s) ({names}); at least {MIN_EXPOSURES} dithers "
+                "of one detector and filter are needed to tell claws from the sky: add the "
+                "other exposures of the visit, or pass `single=True` to search them one by one"
+            )
+
+
+def _search_group(
+    members: list[Path],
+    params: FindParameters,
+    flags: str | int,
+    on_exposure: Callable[[str], None] | None,
+) -> list[list[Candidate]]:
+    """Candidates of each exposure of one group: together, or one by one in a small group."""
+    from .dq import valid_pixel_mask
+    from .fitsio import read_exposure
+
+    exposures = []
+    for path in members:
+        exposures.append(read_exposure(path))
+        if on_exposure is not None:
+            on_exposure(f"read {path.name}")
+    images = [e.image for e in exposures]
+    valid = [valid_pixel_mask(e.image, e.dq, invalid_flags=flags) for e in exposures]
+    if len(members) < MIN_EXPOSURES:
+        results = []
+        for path, image, mask in zip(members, images, valid, strict=True):
+            _log.warning(_SINGLE_WARNING, path.name)
+            results.append(find_candidates([image], [mask], None, params).candidates[0])
+        return results
+    offsets = dither_offsets_from_headers([e.header for e in exposures], images[0].shape)
+    return find_candidates(images, valid, offsets, params).candidates
 
 
 def _group_headers(paths: list[Path]) -> dict[str, list[Path]]:

@@ -158,7 +158,7 @@ def _space_hint(error: OSError) -> str:
     return ""
 
 
-def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
+def commit_mask(
     rate: str | Path,
     masks: Sequence[str | Path],
     *,
@@ -225,16 +225,7 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
     # work on the real file: a symbolic link keeps pointing to it, and the backup, the
     # temporary file and the lock sit next to the file they belong to
     rate = rate.resolve()
-    dest = Path(output).resolve() if output is not None else rate
-    in_place = output is None or _same_file(dest, rate)
-    if in_place:
-        dest = rate
-    else:
-        _refuse_output_among_masks(dest, masks)
-        if dest.exists() and not overwrite:
-            raise OutputExistsError(
-                f"{dest} exists: choose another `output` or pass `overwrite=True`"
-            )
+    dest, in_place = _destination(rate, output, masks, overwrite=overwrite)
     loaded = load_masks(masks, target.shape, header=target.sci_header)  # type: ignore[arg-type]
     provenance_notes = _check_provenance(target, loaded, force=force) + _mask_notes(
         loaded, target.shape
@@ -255,12 +246,7 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
         backup=backup_path,
     )
     report.notes.extend(provenance_notes)
-    if target.is_cal:
-        report.notes.append(
-            f"{rate.name} is a cal file: calwebb_image2 need not be rerun, only calwebb_image3"
-        )
-    if not target.has_dq:
-        report.notes.append(f"{rate.name} has no DQ extension: one is created")
+    _note_target_kind(rate, target, report)
     _check_old_tools(rate, target, backup_path, report, force=force)
     if report.n_masked == 0:
         report.status = "empty"
@@ -276,6 +262,41 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
     _check_writable(rate, dest, in_place)
     if backup_path is not None:
         refuse_link(backup_path, "backup", "move it away; nothing was changed")
+    _commit_with_lock(
+        rate, dest, backup_path, loaded, mask, bits, fill, report,
+        force=force, lock_timeout=lock_timeout,
+    )
+    report.elapsed = time.perf_counter() - t0
+    for note in report.notes:
+        _log.debug("%s", note)
+    return report
+
+
+def _destination(rate: Path, output, masks, *, overwrite: bool) -> tuple[Path, bool]:
+    """The file to write (resolved) and whether that is ``rate`` itself."""
+    dest = Path(output).resolve() if output is not None else rate
+    in_place = output is None or _same_file(dest, rate)
+    if in_place:
+        return rate, True
+    _refuse_output_among_masks(dest, masks)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(f"{dest} exists: choose another `output` or pass `overwrite=True`")
+    return dest, False
+
+
+def _note_target_kind(rate: Path, target: _Target, report: CommitReport) -> None:
+    if target.is_cal:
+        report.notes.append(
+            f"{rate.name} is a cal file: calwebb_image2 need not be rerun, only calwebb_image3"
+        )
+    if not target.has_dq:
+        report.notes.append(f"{rate.name} has no DQ extension: one is created")
+
+
+def _commit_with_lock(
+    rate, dest, backup_path, loaded, mask, bits, fill, report, *, force, lock_timeout
+) -> None:
+    """Take the lock, check the file again, and commit; OS errors become a CommitError."""
     try:
         with file_lock(dest, timeout=lock_timeout):
             for leftover in remove_stale_temps(dest):
@@ -295,10 +316,6 @@ def commit_mask(  # noqa: C901 (to split: see issue 12, part 3)
             f"could not write {where}: {error.strerror or error}{_space_hint(error)}; "
             f"{rate} is unchanged"
         ) from None
-    report.elapsed = time.perf_counter() - t0
-    for note in report.notes:
-        _log.debug("%s", note)
-    return report
 
 
 def _dry_run_counts(rate, target, loaded, mask, bits, fill, report) -> None:

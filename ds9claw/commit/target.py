@@ -40,10 +40,16 @@ class _Target:
     filename: str = ""
 
 
-def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to split: see issue 12, part 3)
+def _inspect_target(path: Path, *, force: bool) -> _Target:
     """Header-level checks of the target (fast: no data read)."""
-    from astropy.io import fits
+    _check_target_file(path, force=force)
+    target = _read_target_headers(path)
+    _check_target_kind(target, force=force)
+    return target
 
+
+def _check_target_file(path: Path, *, force: bool) -> None:
+    """The target is an existing, plain, complete FITS file and not a ds9claw backup."""
     if not path.exists():
         raise InputError(f"{path} does not exist: check the file name")
     if not path.is_file():
@@ -66,6 +72,12 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
     from ..fitscheck import check_complete
 
     check_complete(path)  # a file cut short (in an HDU or before ASDF) is refused
+
+
+def _read_target_headers(path: Path) -> _Target:
+    """What a commit needs from the primary and SCI headers (SCI is required)."""
+    from astropy.io import fits
+
     try:
         with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
             primary = hdul[0].header
@@ -82,7 +94,7 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
                 has_dq = False
             shape = tuple(int(sci.get(f"NAXIS{i}", 0)) for i in range(sci.get("NAXIS", 0), 0, -1))
             history = "".join(str(v) for v in primary.get("HISTORY", []))
-            target = _Target(
+            return _Target(
                 path=path,
                 shape=shape,
                 instrument=str(primary.get("INSTRUME", "")).strip().upper(),
@@ -101,6 +113,11 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
         raise
     except (OSError, ValueError, TypeError, IndexError) as error:
         raise InputError(f"cannot read {path} as FITS: {error}") from None
+
+
+def _check_target_kind(target: _Target, *, force: bool) -> None:
+    """The target is a 2-D NIRCam ImageModel (only the 2-D check ignores ``force``)."""
+    path = target.path
     if len(target.shape) != 2:
         raise InputError(
             f"{path}: SCI is {len(target.shape)}-D {target.shape}; commit to a 2-D *_rate.fits "
@@ -120,7 +137,6 @@ def _inspect_target(path: Path, *, force: bool) -> _Target:  # noqa: C901 (to sp
             f"{path} is a {target.datamodel or 'plain FITS'} file, not an ImageModel: give a "
             "*_rate.fits or *_cal.fits (pass `force=True` to commit anyway)"
         )
-    return target
 
 
 def _read_only(path: Path) -> bool:
