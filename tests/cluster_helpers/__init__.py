@@ -15,7 +15,7 @@ TIME_CARDS = ("DATE", "CLAWDATE", "CHECKSUM", "DATASUM")
 
 @contextlib.contextmanager
 def local_cluster(n_workers: int = 2):
-    """Two worker processes on the loopback, one thread each, the HTTP server on a free port, one retry."""
+    """Two worker processes on the loopback, one thread each, HTTP on a free port, one retry."""
     import dask
     from distributed import LocalCluster
 
