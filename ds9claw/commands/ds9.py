@@ -107,6 +107,12 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         metavar="LOCKFILE",
         help="SAMP hub lockfile (default: $SAMP_HUB, else ~/.samp)",
     )
+    group.add_argument(
+        "--report-window",
+        action="store_true",
+        help="show the report in DS9's one shared ds9claw text window, not on stdout "
+        "(the Claws menu does)",
+    )
 
 
 def _add_parameters(parser: argparse.ArgumentParser) -> None:
@@ -300,6 +306,10 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
     int
         Exit status (0 on success).
     """
+    if getattr(args, "report_window", False):
+        from ..ds9.report_window import report_to_window
+
+        return report_to_window(args, run)
     from ..ds9 import actions
     from ..ds9.connect import open_transport
     from ..ds9.settings import load_settings, save_settings

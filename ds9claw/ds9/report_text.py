@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 __all__ = ["WIDTH", "wrap_report"]
@@ -9,9 +10,16 @@ __all__ = ["WIDTH", "wrap_report"]
 #: DS9's analysis text window is 80 characters wide.
 WIDTH = 80
 
+#: A space inside a multi-word key (``ignore background=yes``): never a line break.
+_KEY_SPACE = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z_]+=)")
+_GLUE = "\u00a0"  # textwrap breaks at ASCII whitespace only
+
 
 def wrap_report(text: str, width: int = WIDTH) -> str:
     """Wrap every line of a report at ``width``; continuation lines are indented.
+
+    Lines break at spaces only, never inside a word or a ``key=value`` token, nor
+    between the words of a multi-word key (``ignore background=yes``).
 
     Parameters
     ----------
@@ -31,7 +39,7 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
         more = indent + "    "
         out.extend(
             textwrap.wrap(
-                line,
+                _KEY_SPACE.sub(_GLUE, line),
                 width=width,
                 subsequent_indent=more,
                 break_long_words=False,
@@ -39,4 +47,4 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
             )
             or [""]
         )
-    return "\n".join(out) + "\n"
+    return "\n".join(out).replace(_GLUE, " ") + "\n"
