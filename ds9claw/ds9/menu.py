@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError, TransportError
 from .names import ds9_word
+from .report_window import RULE
 from .transport import Transport
 
 __all__ = [
@@ -165,14 +166,16 @@ def new_text(before: list[str], after: list[str]) -> str:
     Returns
     -------
     str
-        The new text of each window (stripped), joined with newlines.
+        The new text of each window (stripped, without the rule that separates it
+        from the report before), joined with newlines.
     """
     parts = []
     for old, new in zip(before, after, strict=True):
         old = old.rstrip("\n")
         part = new[len(old) :] if new.startswith(old) else new
-        if part.strip():
-            parts.append(part.strip())
+        part = part.strip().removeprefix(RULE).strip()
+        if part:
+            parts.append(part)
     return "\n".join(parts)
 
 
