@@ -12,6 +12,9 @@ WIDTH = 80
 
 #: A space inside a multi-word key (``ignore background=yes``): never a line break.
 _KEY_SPACE = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z_]+=)")
+#: The spaces around a word too long to share a line (a path): a break there would
+#: only separate the path from its label (``backup: PATH``, ``PATH: flagged``).
+_LONG_WORD_SPACE = re.compile(r" (?=\S{40})|(?<=\S{40}) ")
 _GLUE = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 
@@ -19,7 +22,8 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
     """Wrap every line of a report at ``width``; continuation lines are indented.
 
     Lines break at spaces only, never inside a word or a ``key=value`` token, nor
-    between the words of a multi-word key (``ignore background=yes``).
+    between the words of a multi-word key (``ignore background=yes``), nor next to a
+    word of 40 characters or more (a path stays with the words around it).
 
     Parameters
     ----------
@@ -39,7 +43,7 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
         more = indent + "    "
         out.extend(
             textwrap.wrap(
-                _KEY_SPACE.sub(_GLUE, line),
+                _LONG_WORD_SPACE.sub(_GLUE, _KEY_SPACE.sub(_GLUE, line)),
                 width=width,
                 subsequent_indent=more,
                 break_long_words=False,
