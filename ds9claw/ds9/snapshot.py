@@ -3,7 +3,7 @@
 In a visit (several exposures open) only the exposure of the current frame is saved:
 it is reviewed for the snapshot (its image, seed and mask alone) and the view the
 observer had comes back afterwards.  Each panel carries a label while DS9 saves it
-(text regions tagged ``ds9claw label``: the file name over the image, ``seed``,
+(text regions tagged ``ds9claw-label``: the file name over the image, ``seed``,
 ``0/1 mask``); the labels are deleted afterwards, other regions are left as they are.
 
 See `ds9claw.ds9.actions` for the DS9 facts these rely on.
@@ -27,7 +27,7 @@ from .transport import Transport
 __all__ = ["LABEL_TAG", "SnapshotReport", "snapshot"]
 
 #: Tag of the label regions drawn for the snapshot (deleted right after it).
-LABEL_TAG = "ds9claw label"
+LABEL_TAG = "ds9claw-label"  # one word: DS9's "regions group TAG delete" takes no braces
 
 _log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def snapshot(
     check_ds9_name(base, what="snapshot file")  # DS9 is given its name to write it
     base.parent.mkdir(parents=True, exist_ok=True)
     panels = [
-        (ref.frame, ref.path.name + ref.ext if ref.path else ref.label),
+        (ref.frame, f"image: {ref.path.name}{ref.ext}" if ref.path else ref.label),
         (found["seed"], "seed"),
         (found["mask"], "0/1 mask"),
     ]
@@ -195,7 +195,7 @@ def _labels(transport: Transport, panels: Sequence[tuple[int, str]]) -> Iterator
                 "regions",
                 (
                     f"image; text {width / 2 + 0.5:g} {height * 0.94 + 0.5:g} "
-                    f"# text={{{safe}}} color=yellow font={{helvetica 16 bold roman}} "
+                    f'# text={{{safe}}} color=yellow font="helvetica 16 bold roman" '
                     f"tag={{{LABEL_TAG}}} select=0 edit=0 move=0 delete=1\n"
                 ).encode(),
             )
@@ -204,4 +204,4 @@ def _labels(transport: Transport, panels: Sequence[tuple[int, str]]) -> Iterator
     finally:
         for frame in drawn:
             _goto(transport, frame)
-            transport.set(f"regions group {{{LABEL_TAG}}} delete")
+            transport.set(f"regions group {LABEL_TAG} delete")
