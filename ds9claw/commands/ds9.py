@@ -395,7 +395,9 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901 (to split: see issue 12,
                 ).summary()
             )
         elif action == "clear":
-            print(actions.clear_frames(transport).summary())
+            from ..ds9.clear import clear_for_menu  # in a visit: this exposure only
+
+            print(clear_for_menu(transport).summary())
         elif action in ("find", "remove-candidates"):
             from ..ds9 import candidates
 

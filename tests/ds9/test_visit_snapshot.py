@@ -1,4 +1,4 @@
-"""Issue 13: in a visit, Save snapshot saves the current exposure only, with labels."""
+"""Issue 13: in a visit, Save snapshot and Clear act on the current exposure only."""
 
 from __future__ import annotations
 
@@ -52,3 +52,25 @@ def test_snapshot_of_one_exposure_of_the_visit_with_labels(ds9, visit):
         assert "ds9claw-label" not in ds9.regions()
     for frame, pixels in data.items():
         np.testing.assert_array_equal(ds9.frame_data(frame), pixels)
+
+
+def test_single_clear_in_a_visit_clears_the_reviewed_exposure_only(ds9, visit):
+    _open(ds9, visit)
+    observer = _observer_view(ds9)
+    ds9.task("Detect claws in all frames", timeout=180)
+    ds9.task("Review next exposure")  # exposure 2: frames 2, 7, 8
+    assert _view(ds9)["active"] == [2, 7, 8]
+
+    text = ds9.task("Clear ds9claw frames")
+
+    assert visit[1].name in text and "7, 8" in text, text
+    assert ds9.frames() == [1, 5, 6, 2, 3, 9, 10, 4, 11, 12]
+    view = _view(ds9)
+    assert view["active"] == [1, 2, 3, 4] and view["current"] == "2"
+    assert view["zoom"] == observer["zoom"] and view["mode"] == observer["mode"]
+    # from the whole visit the review starts at the current exposure, now alone; the
+    # next one kept its products
+    ds9.task("Review next exposure")
+    assert _view(ds9)["active"] == [2]
+    ds9.task("Review next exposure")
+    assert _view(ds9)["active"] == [3, 9, 10]
