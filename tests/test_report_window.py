@@ -51,6 +51,12 @@ def test_wrap_keeps_key_value_tokens_and_multi_word_keys():
     assert " ".join(wrapped.split()) == " ".join(("ds9claw: verdict " + line).split())
 
 
+def test_wrap_keeps_a_line_with_a_path_whole():
+    path = "/tmp/some/where/deep/jw01837003021_08201_00001_nrca3_rate_before_removing_claws.fits"
+    line = f"  backup: {path} (kept as it was, never overwritten by a later commit)"
+    assert wrap_report(line) == line + "\n"
+
+
 class _Recorder:
     def __init__(self, fail: bool = False):
         self.scripts: list[str] = []

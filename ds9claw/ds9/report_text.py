@@ -12,9 +12,9 @@ WIDTH = 80
 
 #: A space inside a multi-word key (``ignore background=yes``): never a line break.
 _KEY_SPACE = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z_]+=)")
-#: The spaces around a word too long to share a line (a path): a break there would
-#: only separate the path from its label (``backup: PATH``, ``PATH: flagged``).
-_LONG_WORD_SPACE = re.compile(r" (?=\S{40})|(?<=\S{40}) ")
+#: A word of this many characters (a path, a file name with its extension) makes its
+#: line too long whatever the breaks: such a line is kept whole, with its labels.
+_LONG_WORD = re.compile(r"\S{40}")
 _GLUE = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 
@@ -22,8 +22,9 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
     """Wrap every line of a report at ``width``; continuation lines are indented.
 
     Lines break at spaces only, never inside a word or a ``key=value`` token, nor
-    between the words of a multi-word key (``ignore background=yes``), nor next to a
-    word of 40 characters or more (a path stays with the words around it).
+    between the words of a multi-word key (``ignore background=yes``).  A line with a
+    word of 40 characters or more (a path) is kept whole: breaking it would only
+    separate the path from its label (``backup: PATH``, ``PATH: flagged ...``).
 
     Parameters
     ----------
@@ -39,11 +40,14 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
     """
     out = []
     for line in text.rstrip("\n").splitlines():
+        if _LONG_WORD.search(line):
+            out.append(line.rstrip())
+            continue
         indent = line[: len(line) - len(line.lstrip(" "))]
         more = indent + "    "
         out.extend(
             textwrap.wrap(
-                _LONG_WORD_SPACE.sub(_GLUE, _KEY_SPACE.sub(_GLUE, line)),
+                _KEY_SPACE.sub(_GLUE, line),
                 width=width,
                 subsequent_indent=more,
                 break_long_words=False,

@@ -35,9 +35,10 @@ def test_reports_share_one_window_with_short_lines(ds9, example_copy):
     assert len(reports) == 3, shown
     assert [r.strip() for r in reports] == [first, second, cleared]
     assert all(r.endswith("\n") and not r.endswith("\n\n") for r in reports), reports
-    # short lines, except single words (paths) longer than the window
+    # short lines, except the lines with a path (kept whole, with their label)
     for line in shown.splitlines():
-        assert len(line) <= 80 or " " not in line.strip(), line
+        assert len(line) <= 80 or any(len(word) >= 40 for word in line.split()), line
+    assert any(line.startswith("  wrote /") for line in first.splitlines()), first
 
 
 def test_dialog_titles_are_human(ds9, example_copy):
