@@ -134,4 +134,6 @@ def test_ranges_are_the_spec_ranges():
 
 def test_one_summary_format():
     text = describe(DetectionParameters(sigma=2.5, smooth=1, minpixarea=2, ignore_background=True))
-    assert text == ("sigma=2.5, smooth=1, minpixarea=2, ignore background=yes, median filter=1")
+    assert text == (
+        "sigma=2.5, smooth=1, minpixarea=2, ignore background=yes, median filter=1"
+    )
