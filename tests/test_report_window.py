@@ -148,3 +148,13 @@ def test_a_crash_still_shows_what_was_reported_before_it(capsys):
         run_reported(crash, lambda: recorder)
     assert _eval_posts(recorder.scripts) == "ds9claw: half way\n"
     assert capsys.readouterr().out == ""
+
+
+def test_wrap_breaks_a_line_with_a_plain_file_name_but_not_a_tied_one():
+    name = "jw09999001001_02101_00001_nrcb1_cal.fits[SCI]"
+    review = f"reviewing {name} (Claws > Review next exposure for the next)"
+    assert wrap_report(review) == (
+        f"reviewing {name} (Claws > Review next\n    exposure for the next)\n"
+    )
+    note = f"  note: frame 4 ({name}) has no mask frame: resampled as it is"
+    assert wrap_report(note) == note + "\n"

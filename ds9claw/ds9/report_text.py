@@ -12,9 +12,10 @@ WIDTH = 80
 
 #: A space inside a multi-word key (``ignore background=yes``): never a line break.
 _KEY_SPACE = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z_]+=)")
-#: A word of this many characters (a path, a file name with its extension) makes its
-#: line too long whatever the breaks: such a line is kept whole, with its labels.
-_LONG_WORD = re.compile(r"\S{40}")
+#: A line is kept whole when breaking it could only separate a long word (40+
+#: characters) from its label: a path (``wrote PATH``, ``backup: PATH``) or a file
+#: name tied to the words after it (``(X_cal.fits[SCI]) has no mask``, ``NAME: ...``).
+_LONG_WORD = re.compile(r"(?:\S*/\S*|\S+[):,])(?<=\S{40})(?!\S)")
 _GLUE = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 
@@ -23,8 +24,9 @@ def wrap_report(text: str, width: int = WIDTH) -> str:
 
     Lines break at spaces only, never inside a word or a ``key=value`` token, nor
     between the words of a multi-word key (``ignore background=yes``).  A line with a
-    word of 40 characters or more (a path) is kept whole: breaking it would only
-    separate the path from its label (``backup: PATH``, ``PATH: flagged ...``).
+    path of 40 characters or more, or a long file name ending in ``)``, ``:`` or ``,``
+    (tied to the words after it), is kept whole: breaking it would only separate the
+    name from its label (``backup: PATH``, ``PATH: flagged ...``).
 
     Parameters
     ----------
