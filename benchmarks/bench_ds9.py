@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2048)
     args = parser.parse_args()
 
-    from ds9claw.ds9.actions import _tcl_value, analysis_tasks
+    from ds9claw.ds9.actions import analysis_tasks
     from ds9claw.ds9.analysis_file import render_analysis_file, shipped_analysis_file
     from ds9claw.ds9.launch import start_ds9
     from ds9claw.ds9.menu import wait_for_analysis_task
@@ -69,7 +69,7 @@ def main() -> int:
                 elapsed = time.perf_counter() - t0
                 frames = x.get("frame all").split()
                 if len(frames) != 3:
-                    text = _tcl_value(x, f".atmenu{index}txt.text get 1.0 end", tmp)
+                    text = _task_output(x, index, tmp)
                     raise SystemExit(f"the task did not show 3 frames ({frames}): {text}")
                 return elapsed
 
@@ -97,9 +97,20 @@ def main() -> int:
                         f"{label}, {kind}: median {statistics.median(values):.3f} s "
                         f"(min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
                     )
-            text = _tcl_value(x, f".atmenu{index}txt.text get 1.0 end", tmp)
+            text = _task_output(x, index, tmp)
             print("last task output:", json.dumps(text.strip().splitlines()[-4:]))
     return 0
+
+
+def _task_output(x, index: int, tmp: Path) -> str:
+    """The text of the shared ds9claw window and of the task's own (errors) window."""
+    from ds9claw.ds9.menu import _tcl_value, task_windows
+
+    texts = []
+    for window in task_windows(index):
+        if _tcl_value(x, f"winfo exists {window}", tmp) == "1":
+            texts.append(_tcl_value(x, f"{window} get 1.0 end", tmp))
+    return "\n".join(texts)
 
 
 if __name__ == "__main__":

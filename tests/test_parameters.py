@@ -50,7 +50,7 @@ def _param_block(name: str) -> dict[str, tuple[str, str, str, str]]:
 
 
 def test_analysis_file_dialog_agrees_with_the_descriptions():
-    dialog = _param_block("ds9claw")
+    dialog = _param_block("{Detect claws with parameters}")  # the block is named for its title
     for description in DIALOG_PARAMETERS:
         assert description.dialog is not None
         widget, label, default, hint = dialog[description.dialog.variable]

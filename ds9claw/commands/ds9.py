@@ -182,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
     int
         Exit status (0 on success).
     """
+    if getattr(args, "report_window", False):
+        from ..ds9.report_window import report_to_window
+
+        return report_to_window(args, run)
     from ..ds9.connect import open_transport
     from ..ds9.settings import load_settings
 
@@ -285,9 +289,10 @@ def _run_snapshot(args: argparse.Namespace, transport, settings, params) -> None
 
 
 def _run_clear(args: argparse.Namespace, transport, settings, params) -> None:
-    from ..ds9 import actions
 
-    print(actions.clear_frames(transport).summary())
+    from ..ds9.clear import clear_for_menu  # in a visit: this exposure only
+
+    print(clear_for_menu(transport).summary())
 
 
 def _run_find(args: argparse.Namespace, transport, settings, params) -> None:

@@ -33,7 +33,7 @@ def integer_value(text: str) -> int:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--target``, ``--timeout``, ``--samp``/``--xpa`` and ``--hub``."""
+    """Add ``--target``, ``--timeout``, ``--samp``/``--xpa``, ``--hub`` and ``--report-window``."""
     group = parser.add_argument_group("connection")
     group.add_argument(
         "--target",
@@ -67,6 +67,12 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="LOCKFILE",
         help="SAMP hub lockfile (default: $SAMP_HUB, else ~/.samp)",
+    )
+    group.add_argument(
+        "--report-window",
+        action="store_true",
+        help="show the report in DS9's one shared ds9claw text window, not on stdout "
+        "(the Claws menu does)",
     )
 
 

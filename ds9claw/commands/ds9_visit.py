@@ -86,6 +86,10 @@ def run_visit(args: argparse.Namespace) -> int:
     int
         0, or 1 when an exposure failed.
     """
+    if getattr(args, "report_window", False):
+        from ..ds9.report_window import report_to_window
+
+        return report_to_window(args, run_visit)
     from ..ds9 import visit, visit_actions, visit_regions
     from ..ds9.connect import open_transport
 

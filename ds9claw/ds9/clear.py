@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .frames import _current, _describe_frame, _frames, _goto, _role
 from .transport import Transport
 
-__all__ = ["ClearReport", "clear_frames"]
+__all__ = ["ClearReport", "clear_for_menu", "clear_frames"]
 
 _log = logging.getLogger(__name__)
 
@@ -79,3 +79,31 @@ def clear_frames(transport: Transport) -> ClearReport:
         if len(remaining) == 1:
             transport.set("tile no")
     return ClearReport(deleted=deleted, current=current)
+
+
+def clear_for_menu(transport: Transport):
+    """The Clear entry: in a visit, the current exposure's frames only; else all of them.
+
+    With several exposures open, deleting every exposure's seed and mask would undo a
+    whole visit's detections at once: only the reviewed (current) exposure's are
+    deleted (`ds9claw.ds9.visit_actions.clear_exposure`), and the observer's view of
+    the visit comes back.  With one exposure this is `clear_frames`.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    ClearReport or ds9claw.ds9.visit_actions.VisitReport
+        What was deleted (``summary()`` tells the observer).
+    """
+    from .visit import load_state
+    from .visit_actions import clear_exposure
+
+    # the visit ds9claw keeps in DS9 (every review and Detect saves it); reading it
+    # visits no frame, and visiting a hidden frame would show it
+    kept = load_state(transport)
+    several = kept is not None and len(kept.exposures) > 1 and kept.frames == _frames(transport)
+    return clear_exposure(transport) if several else clear_frames(transport)

@@ -82,10 +82,12 @@ class CommitOutcome:
         r = self.report
         lines = [f"ds9claw: {r.summary()}"]
         if r.status == "committed":
-            lines.append(
-                f"  {r.n_masked} pixels of {r.output.name} now carry {r.flag_string} "
-                f"(mask {self.mask_path.name}, frame {self.mask_frame})"
-            )
+            lines = [
+                f"ds9claw: flagged {r.n_masked} pixels ({r.n_flagged} newly) "
+                f"in {r.output.name}",
+                f"  {r.summary()}",
+                f"  mask {self.mask_path.name}, frame {self.mask_frame}",
+            ]
             if r.backup is not None:
                 lines.append(f"  backup: {r.backup}")
         lines += [f"  note: {n}" for n in r.notes]

@@ -86,11 +86,14 @@ class DetectReport:
     def summary(self) -> str:
         """Lines telling the observer what happened."""
         p = self.params
+        name = f"{self.image.path.name}{self.image.ext}" if self.image.path else None
         lines = [
-            f"ds9claw: detected claws in {self.image.label}: {self.n_masked} pixels masked "
-            f"inside {self.n_regions} region(s)"
+            f"ds9claw: detected claws in frame {self.image.frame}: {self.n_masked} pixels masked",
+            f"  {name or self.image.label}",
+            f"  inside {self.n_regions} region(s)"
             + (f" minus {self.n_exclude} excluded" if self.n_exclude else "")
-            + f" ({describe(p)}; rms={self.rms:.4g})",
+            + f"; rms={self.rms:.4g}",
+            f"  {describe(p)}",
             f"  seed in frame {self.seed_frame}, 0/1 mask in frame {self.mask_frame}"
             + (" (frames reused)" if self.reused else " (new frames)"),
         ]

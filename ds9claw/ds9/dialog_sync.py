@@ -22,6 +22,10 @@ __all__ = ["refresh_copies", "remember_parameters", "rewrite_defaults", "sync_ru
 
 _log = logging.getLogger(__name__)
 
+#: The first line of ds9claw's parameter block: today's (its name is the dialog's
+#: title) and the one of menus installed before it had a human title.
+_PARAM_BLOCK_LINES = ("param {Detect claws with parameters}", "param ds9claw")
+
 
 def rewrite_defaults(text: str, defaults: dict[str, str]) -> str:
     """Replace the default of each ``cl_*`` parameter line; keep every other line.
@@ -52,7 +56,8 @@ def rewrite_defaults(text: str, defaults: dict[str, str]) -> str:
 def refresh_copies(settings, *, home: Path | None = None) -> list[Path]:
     """Rewrite the dialog defaults in ``~/.ds9.ans`` when it holds the ds9claw menu.
 
-    Only a file with ds9claw's parameter block (``param ds9claw``) is changed, and in it
+    Only a file with ds9claw's parameter block (``param {Detect claws with parameters}``,
+    or ``param ds9claw`` in older copies) is changed, and in it
     only the ``cl_*`` default values: entries the observer added stay as they are.
 
     Parameters
@@ -74,7 +79,7 @@ def refresh_copies(settings, *, home: Path | None = None) -> list[Path]:
     path = home / ".ds9.ans"
     if path.is_file() and not path.is_symlink() and path.resolve() != _user_copy(settings):
         text = path.read_text(encoding="utf-8", errors="replace")
-        if any(line.strip() == "param ds9claw" for line in text.splitlines()):
+        if any(line.strip() in _PARAM_BLOCK_LINES for line in text.splitlines()):
             new = rewrite_defaults(text, dialog_defaults(settings))
             if new != text:
                 write_text_atomically(path, new)

@@ -12,9 +12,16 @@ from pathlib import Path
 
 from ..errors import InputError, TransportError
 from .names import ds9_word
+from .report_window import RULE
 from .transport import Transport
 
-__all__ = ["analysis_tasks", "run_analysis_task", "wait_for_analysis_task"]
+__all__ = [
+    "analysis_tasks",
+    "new_text",
+    "run_analysis_task",
+    "task_windows",
+    "wait_for_analysis_task",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -121,18 +128,61 @@ def run_analysis_task(
             "(ds9claw analysis install)"
         )
     index = names.index(name)
-    window = f".atmenu{index}txt.text"
-    before = ""
-    if _tcl_value(transport, f"winfo exists {window}", scratch) == "1":
-        before = _tcl_value(transport, f"{window} get 1.0 end", scratch)
+    windows = task_windows(index)
+    before = [_window_text(transport, w, scratch) for w in windows]
     transport.set(f"analysis task {index}")
     wait_for_analysis_task(transport, index, timeout=timeout, scratch=scratch, name=name)
+    after = [_window_text(transport, w, scratch) for w in windows]
+    return new_text(before, after)
+
+
+def task_windows(index: int) -> tuple[str, str]:
+    """The text widgets a task's report can be in: the shared ds9claw window, its own.
+
+    Parameters
+    ----------
+    index : int
+        The task's number.
+
+    Returns
+    -------
+    tuple of str
+        Tk paths of the shared window's text widget and of DS9's per-task one (which
+        shows stderr, and the report when the shared window could not be reached).
+    """
+    from .report_window import WINDOW
+
+    return f"{WINDOW}.text", f".atmenu{index}txt.text"
+
+
+def new_text(before: list[str], after: list[str]) -> str:
+    """What the windows gained: ``after`` minus ``before``, window by window, joined.
+
+    Parameters
+    ----------
+    before, after : list of str
+        Texts of the same windows before and after a task.
+
+    Returns
+    -------
+    str
+        The new text of each window (stripped, without the rule that separates it
+        from the report before), joined with newlines.
+    """
+    parts = []
+    for old, new in zip(before, after, strict=True):
+        old = old.rstrip("\n")
+        part = new[len(old) :] if new.startswith(old) else new
+        part = part.strip().removeprefix(RULE).strip()
+        if part:
+            parts.append(part)
+    return "\n".join(parts)
+
+
+def _window_text(transport: Transport, window: str, scratch: Path) -> str:
     if _tcl_value(transport, f"winfo exists {window}", scratch) != "1":
         return ""
-    text = _tcl_value(transport, f"{window} get 1.0 end", scratch)
-    return (
-        text[len(before.rstrip("\n")) :].strip() if text.startswith(before.rstrip("\n")) else text
-    )
+    return _tcl_value(transport, f"{window} get 1.0 end", scratch)
 
 
 def wait_for_analysis_task(

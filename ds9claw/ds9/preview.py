@@ -87,9 +87,9 @@ class PreviewOutcome:
         ny, nx = pair.before.data.shape
         n_masked = sum(1 for _, mask in self.exposures if mask is not None)
         lines = [
-            f"ds9claw: preview of {len(self.exposures)} exposures ({n_masked} with a mask), "
-            f"{pair.product}, mosaic {nx} x {ny}, in {pair.elapsed:.1f} s: before in frame "
-            f"{self.frames[0]}, after in frame {self.frames[1]}",
+            f"ds9claw: preview of {len(self.exposures)} exposures ({n_masked} with a mask)",
+            f"  before in frame {self.frames[0]}, after in frame {self.frames[1]}",
+            f"  {pair.product}, mosaic {nx} x {ny}, in {pair.elapsed:.1f} s",
             f"  {pair.report.summary()}",
         ]
         if pair.report.n_pixels:

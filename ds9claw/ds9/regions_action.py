@@ -102,7 +102,13 @@ def mask_to_regions(
     _goto(transport, ref.frame)
     if not mask.any():
         raise InputError(f"the mask of {ref.label} is empty: nothing to trace")
-    polygons = mask_to_polygons(mask, tolerance=tolerance)
+    # a thin group simplifies to a line (two vertices): no area, and DS9's region
+    # parser (and Detect's) refuses it, so it is left out
+    polygons = [
+        p
+        for p in mask_to_polygons(mask, tolerance=tolerance)
+        if len(np.unique(np.asarray(p, dtype=float), axis=0)) >= 3
+    ]
     if not polygons:
         raise InputError(f"the mask of {ref.label} has no group large enough to trace")
     text = polygons_to_ds9(polygons).replace("# text={ds9claw}", f"# tag={{{REGION_TAG}}}")

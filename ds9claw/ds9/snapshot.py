@@ -1,4 +1,10 @@
-"""The Save snapshot action: the three-panel view as PNG and EPS.
+"""The Save snapshot action: the three-panel view as PNG and EPS, with labels.
+
+In a visit (several exposures open) only the exposure of the current frame is saved:
+it is reviewed for the snapshot (its image, seed and mask alone) and the view the
+observer had comes back afterwards.  Each panel carries a label while DS9 saves it
+(text regions tagged ``ds9claw-label``: the file name over the image, ``seed``,
+``0/1 mask``); the labels are deleted afterwards, other regions are left as they are.
 
 See `ds9claw.ds9.actions` for the DS9 facts these rely on.
 """
@@ -6,7 +12,8 @@ See `ds9claw.ds9.actions` for the DS9 facts these rely on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +24,10 @@ from .frames import FrameRef, _frames, _goto, _product_frames, _text, image_fram
 from .names import check_ds9_name, ds9_word
 from .transport import Transport
 
-__all__ = ["SnapshotReport", "snapshot"]
+__all__ = ["LABEL_TAG", "SnapshotReport", "snapshot"]
+
+#: Tag of the label regions drawn for the snapshot (deleted right after it).
+LABEL_TAG = "ds9claw-label"  # one word: DS9's "regions group TAG delete" takes no braces
 
 _log = logging.getLogger(__name__)
 
@@ -98,6 +108,20 @@ def snapshot(
             base = base.with_suffix("")
     check_ds9_name(base, what="snapshot file")  # DS9 is given its name to write it
     base.parent.mkdir(parents=True, exist_ok=True)
+    panels = [
+        (ref.frame, f"image: {ref.path.name}{ref.ext}" if ref.path else ref.label),
+        (found["seed"], "seed"),
+        (found["mask"], "0/1 mask"),
+    ]
+    with _only_this_exposure(transport, ref.frame), _labels(transport, panels):
+        paths = _save(transport, base, formats, width=width, height=height)
+    _goto(transport, ref.frame)
+    return SnapshotReport(image=ref, paths=paths)
+
+
+def _save(
+    transport: Transport, base: Path, formats: Sequence[str], *, width: int, height: int
+) -> list[Path]:
     old_w, old_h = _text(transport, "width"), _text(transport, "height")
     paths: list[Path] = []
     try:
@@ -126,4 +150,58 @@ def snapshot(
             transport.set(f"height {old_h}")
             transport.set("tcl {update idletasks}")
             transport.set("zoom to fit")
-    return SnapshotReport(image=ref, paths=paths)
+    return paths
+
+
+@contextmanager
+def _only_this_exposure(transport: Transport, image: int) -> Iterator[None]:
+    """In a visit, review the exposure of ``image`` for the snapshot; then put the view back."""
+    from .visit import review, visit_state, whole_visit
+
+    if len(_frames(transport)) <= 3:  # one exposure: the view is already its three panels
+        yield
+        return
+    state = visit_state(transport)
+    exposure = state.exposure_of(image)
+    before = state.reviewing
+    if exposure is None or before == exposure.image:
+        yield
+        return
+    review(transport, state, exposure)
+    try:
+        yield
+    finally:
+        if before is None:
+            whole_visit(transport, state)
+        else:
+            earlier = state.exposure_of(before)
+            if earlier is not None:
+                review(transport, state, earlier)
+
+
+@contextmanager
+def _labels(transport: Transport, panels: Sequence[tuple[int, str]]) -> Iterator[None]:
+    """Draw a label near the top of each panel's frame; delete the labels afterwards."""
+    drawn: list[int] = []
+    try:
+        for frame, text in panels:
+            _goto(transport, frame)
+            size = _text(transport, "fits size").split()
+            if len(size) != 2 or not all(v.isdigit() for v in size):
+                continue
+            width, height = int(size[0]), int(size[1])
+            safe = "".join(c if c.isprintable() and c not in '{}"' else "?" for c in text)
+            transport.set(
+                "regions",
+                (
+                    f"image; text {width / 2 + 0.5:g} {height * 0.94 + 0.5:g} "
+                    f'# text={{{safe}}} color=yellow font="helvetica 16 bold roman" '
+                    f"tag={{{LABEL_TAG}}} select=0 edit=0 move=0 delete=1\n"
+                ).encode(),
+            )
+            drawn.append(frame)
+        yield
+    finally:
+        for frame in drawn:
+            _goto(transport, frame)
+            transport.set(f"regions group {LABEL_TAG} delete")

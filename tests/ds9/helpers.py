@@ -47,6 +47,7 @@ class Ds9Driver:
             while self.tcl("winfo exists .param") == "1" and time.monotonic() < deadline:
                 time.sleep(0.05)
         self.tcl("foreach w [winfo children .] {if {[string match .at* $w]} {destroy $w}}")
+        self.tcl("if {[winfo exists .ds9clawtxt]} {SimpleTextDestroy ds9clawtxt}; list")
         self.set("tile no")
         self.set("lock frame none")
         self.set("frame delete all")
@@ -99,9 +100,10 @@ class Ds9Driver:
     def task(self, name: str, timeout: float = 60.0) -> str:
         """Run a menu entry as a click would (``analysis task <n>``); return its text output."""
         index = self.task_index(name)
+        before = self.window_texts(index)
         self.set(f"analysis task {index}")
         self.wait_task(index, timeout)
-        return self.task_text(index)
+        return self.task_text(index, before)
 
     def click_with_dialog(self, name: str, values: dict[int, str], timeout: float = 60.0) -> str:
         """Click a menu entry that opens a parameter dialog, type ``values``, press OK.
@@ -112,6 +114,7 @@ class Ds9Driver:
         XPA would: DS9 serves no XPA request while one is inside a dialog).
         """
         index = self.task_index(name)
+        before = self.window_texts(index)
         parent = self.tcl(f"set ianalysis(menu,{index},parent)")
         label = self.tcl(f"set ianalysis(menu,{index},item)")
         self.tcl(f"after 0 [list {parent} invoke [{parent} index {{{label}}}]]")
@@ -142,19 +145,29 @@ class Ds9Driver:
         time.sleep(0.1)
         deadline = time.monotonic() + timeout
         while not self._running(index):
-            if self.tcl("winfo exists .param") == "0" and self.task_text(index):
+            if self.tcl("winfo exists .param") == "0" and self.task_text(index, before):
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {name!r} did not start")
             time.sleep(0.05)
         self.wait_task(index, timeout)
-        return self.task_text(index)
+        return self.task_text(index, before)
 
-    def task_text(self, index: int) -> str:
-        window = f".atmenu{index}txt.text"
-        if self.tcl(f"winfo exists {window}") != "1":
-            return ""
-        return self.tcl(f"{window} get 1.0 end").strip()
+    def window_texts(self, index: int) -> list[str]:
+        """Texts of the windows task ``index`` reports in (shared ds9claw window, its own)."""
+        from ds9claw.ds9.menu import task_windows
+
+        texts = []
+        for window in task_windows(index):
+            exists = self.tcl(f"winfo exists {window}") == "1"
+            texts.append(self.tcl(f"{window} get 1.0 end") if exists else "")
+        return texts
+
+    def task_text(self, index: int, before: list[str]) -> str:
+        """What task ``index`` wrote since ``before`` (`window_texts` before the click)."""
+        from ds9claw.ds9.menu import new_text
+
+        return new_text(before, self.window_texts(index))
 
 
 def message_boxes(transport: XpaTransport, scratch: Path) -> list[str]:
