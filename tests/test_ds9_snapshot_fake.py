@@ -28,6 +28,16 @@ FIND_FRAMES = [
 ]
 
 
+def LABEL(frame: int) -> list[tuple[str, str]]:
+    """What labelling one panel sends."""
+    return [("set", f"frame {frame}"), ("get", "fits size"), ("set", "regions")]
+
+
+def UNLABEL(frame: int) -> list[tuple[str, str]]:
+    """What taking one panel's label away sends."""
+    return [("set", f"frame {frame}"), ("set", "regions group ds9claw-label delete")]
+
+
 def _detected(tmp_path):
     ds9, cal = one_exposure(tmp_path)
     detect(ds9, params=DetectionParameters(ignore_background=True), write=False)
@@ -44,6 +54,9 @@ def test_snapshot_saves_png_and_eps_at_the_snapshot_size_and_puts_the_canvas_bac
     saves = [command for kind, command in sent if command.startswith("saveimage")]
     assert sent == [
         *FIND_FRAMES,
+        ("get", "frame all"),
+        # each panel is labelled (a text region tagged ds9claw-label) while DS9 saves it
+        *[step for frame in (1, 2, 3) for step in LABEL(frame)],
         ("get", "width"),
         ("get", "height"),
         ("set", "width 1200"),
@@ -57,7 +70,14 @@ def test_snapshot_saves_png_and_eps_at_the_snapshot_size_and_puts_the_canvas_bac
         ("set", "height 488"),
         ("set", "tcl {update idletasks}"),
         ("set", "zoom to fit"),
+        *[step for frame in (1, 2, 3) for step in UNLABEL(frame)],
+        ("set", "frame 1"),
     ]
+    labels = [data.decode() for command, data in ds9.payloads if command == "regions"][-3:]
+    assert len(labels) == 3
+    assert "image: " in labels[0] and "X_nrcb1_cal.fits[SCI]" in labels[0]
+    assert "{seed}" in labels[1] and "{0/1 mask}" in labels[2]
+    assert all("tag={ds9claw-label}" in text for text in labels)
     assert ds9.payload("tcl") == b"update idletasks\nraise $ds9(top)\nupdate idletasks\n"
     # DS9 writes each into a fresh temporary file beside the target, renamed into place
     directory = re.escape(str(tmp_path.resolve()))
