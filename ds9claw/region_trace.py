@@ -13,7 +13,7 @@ __all__ = ["mask_to_polygons", "polygons_to_ds9"]
 
 
 def mask_to_polygons(
-    mask: np.ndarray, *, tolerance: float = 0.75, min_pixels: int = 4
+    mask: np.ndarray, *, tolerance: float = 0.75, min_pixels: int = 4, margin: int = 0
 ) -> list[np.ndarray]:
     """Trace the outlines of a 0/1 mask into polygons.
 
@@ -29,6 +29,11 @@ def mask_to_polygons(
         Largest distance (pixels) the simplified outline may depart from the traced one.
     min_pixels : int
         Smaller groups are ignored.
+    margin : int
+        Grow the mask by this many pixels (8-connected) before tracing, so that the
+        polygons hold the masked pixels with some sky around them: a detection run
+        again inside them has background pixels to measure the noise on, and nearby
+        specks become one polygon instead of many.
 
     Returns
     -------
@@ -39,6 +44,8 @@ def mask_to_polygons(
     from skimage.measure import approximate_polygon, find_contours
 
     mask = np.asarray(mask) > 0
+    if margin > 0:
+        mask = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool), iterations=margin)
     labels, _count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     polygons: list[tuple[int, np.ndarray]] = []
     for index, region in enumerate(ndimage.find_objects(labels), start=1):

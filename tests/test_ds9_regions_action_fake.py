@@ -9,13 +9,14 @@ from ds9claw.detect import DetectionParameters
 from ds9claw.ds9.actions import detect, mask_to_regions
 from ds9claw.errors import InputError
 
-#: The claw of `one_exposure` traced with the default tolerance (0.75 pixels).
+#: The claw of `one_exposure` (x 31-38, y 21-26, 1-based), grown by the 2-pixel margin and
+#: traced with the default tolerance (0.75 pixels).
 TRACED = (
     "# Region file format: DS9 version 4.1\n"
     'global color=magenta dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1 '
     "highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1\n"
     "image\n"
-    "polygon(38.00,26.50,31.00,26.50,30.50,21.00,38.00,20.50) # tag={ds9claw}\n"
+    "polygon(40.00,28.50,29.00,28.50,28.50,19.00,40.00,18.50) # tag={ds9claw}\n"
 )
 
 #: Finding the image frame and its products, then reading the mask frame.

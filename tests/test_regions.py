@@ -250,3 +250,19 @@ def test_mask_to_polygons_round_trip():
     assert overlap > 0.95
     excluded = polygons_to_ds9(polygons, exclude=True)
     assert excluded.count("-polygon(") == 2
+
+
+def test_trace_margin_grows_the_mask_before_tracing():
+    """``margin`` traces the mask grown by that many pixels: one polygon for close specks."""
+    from ds9claw.region_trace import mask_to_polygons
+
+    mask = np.zeros((40, 40), bool)
+    mask[10:14, 10:14] = True
+    mask[10:14, 17:21] = True  # a 3-pixel gap: two groups
+    assert len(mask_to_polygons(mask)) == 2
+    (grown,) = mask_to_polygons(mask, margin=2)
+    xs, ys = grown[:, 0], grown[:, 1]
+    # the grown box covers pixels x 8..22, y 8..15 (0-based): its outline runs along
+    # their outer edges, within the 0.75-pixel simplification tolerance
+    bounds = (xs.min(), xs.max(), ys.min(), ys.max())
+    assert np.allclose(bounds, (7.5, 22.5, 7.5, 15.5), atol=0.75), bounds

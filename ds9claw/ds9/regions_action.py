@@ -20,6 +20,11 @@ from .transport import Transport
 
 __all__ = ["ToRegionsReport", "mask_to_regions"]
 
+#: Pixels the mask is grown by before it is traced: detecting again inside the traced
+#: polygons then finds the same claw (in the example: 99.6 % of the mask with 2 pixels,
+#: 83 % in 295 polygons without), in a handful of polygons an observer can edit.
+TRACE_MARGIN = 2
+
 _log = logging.getLogger(__name__)
 
 
@@ -106,7 +111,7 @@ def mask_to_regions(
     # parser (and Detect's) refuses it, so it is left out
     polygons = [
         p
-        for p in mask_to_polygons(mask, tolerance=tolerance)
+        for p in mask_to_polygons(mask, tolerance=tolerance, margin=TRACE_MARGIN)
         if len(np.unique(np.asarray(p, dtype=float), axis=0)) >= 3
     ]
     if not polygons:
