@@ -43,10 +43,8 @@ from .detect_action import (  # noqa: F401
     DetectReport,
     _count_shapes,
     _fetch_inputs,
-    _frame_fits,
     _read_dq,
     detect,
-    show_products,
 )
 from .frames import (  # noqa: F401
     OVERWRITE_HINT,
@@ -75,6 +73,7 @@ from .menu import (  # noqa: F401
     analysis_tasks,
     run_analysis_task,
 )
+from .product_frames import _frame_fits, show_products  # noqa: F401
 from .regions_action import (
     ToRegionsReport,
     mask_to_regions,

@@ -99,8 +99,8 @@ def clear_for_menu(transport: Transport):
     ClearReport or ds9claw.ds9.visit_actions.VisitReport
         What was deleted (``summary()`` tells the observer).
     """
-    from .visit import load_state
     from .visit_actions import clear_exposure
+    from .visit_state import load_state
 
     # the visit ds9claw keeps in DS9 (every review and Detect saves it); reading it
     # visits no frame, and visiting a hidden frame would show it

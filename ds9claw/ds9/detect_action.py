@@ -5,11 +5,9 @@ See `ds9claw.ds9.actions` for the DS9 facts these rely on.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,23 +16,15 @@ from ..names import product_names, stem_of
 from ..parameters import describe
 from .frames import (
     OVERWRITE_HINT,
-    ROLE_KEY,
-    SOURCE_KEY,
-    SOURCE_NAME_KEY,
     FrameRef,
-    _current,
-    _frames,
-    _goto,
     _image_frame,
-    _move,
-    _product_frames,
-    _text,
     split_file_spec,
 )
-from .names import check_ds9_name, ds9_word
+from .names import check_ds9_name
+from .product_frames import _frame_fits, show_products
 from .transport import Transport
 
-__all__ = ["DetectReport", "detect", "show_products"]
+__all__ = ["DetectReport", "detect"]
 
 _log = logging.getLogger(__name__)
 
@@ -115,27 +105,6 @@ def _count_shapes(text: str) -> tuple[int, int]:
     return include, exclude
 
 
-def _frame_fits(data, header, role: str, ref: FrameRef) -> bytes:
-    from astropy.io import fits
-
-    hdr = fits.Header()
-    if header is not None:
-        for card in header.cards:
-            if card.keyword in ("", "COMMENT", "HISTORY"):
-                continue
-            try:
-                hdr.append(card)
-            except (ValueError, KeyError):  # pragma: no cover - odd cards
-                continue
-    hdr[ROLE_KEY] = (role, "ds9claw frame: seed or mask")
-    hdr[SOURCE_KEY] = (ref.source_id, "ds9claw: id of the image frame's file")
-    hdr[SOURCE_NAME_KEY] = (ref.path.name if ref.path else ref.spec or f"frame {ref.frame}")[:60]
-    hdu = fits.PrimaryHDU(data=data, header=hdr)
-    buffer = io.BytesIO()
-    hdu.writeto(buffer, output_verify="silentfix")
-    return buffer.getvalue()
-
-
 def _read_dq(path: Path, shape: tuple[int, int], ext: str):
     """DQ array of the file an image frame came from (None when it has none)."""
     import numpy as np
@@ -152,97 +121,6 @@ def _read_dq(path: Path, shape: tuple[int, int], ext: str):
     if dq is None or dq.shape != tuple(shape):
         return None
     return np.asarray(dq).astype(np.uint32, copy=False)
-
-
-def show_products(  # noqa: C901 (to split: see issue 12, part 3)
-    transport: Transport,
-    ref: FrameRef,
-    seed_bytes: bytes,
-    mask_bytes: bytes,
-    *,
-    names: tuple[str, str],
-    frames: Sequence[int] | None = None,
-) -> tuple[int, int, bool, list[str]]:
-    """Show seed and mask in the two frames after the image frame; return to the image frame.
-
-    Parameters
-    ----------
-    transport : Transport
-        Connection to DS9.
-    ref : FrameRef
-        The image frame.
-    seed_bytes, mask_bytes : bytes
-        FITS files to show (with ``CLAWROLE``/``CLAWSRCH`` keywords).
-    names : tuple of str
-        File names DS9 shows for the two frames.
-    frames : sequence of int, optional
-        DS9's frame order if already known.
-
-    Returns
-    -------
-    seed_frame, mask_frame : int
-    reused : bool
-    notes : list of str
-    """
-    notes: list[str] = []
-    order = list(frames) if frames is not None else _frames(transport)
-    found = _product_frames(transport, ref, order)
-    reused = len(found) == 2
-    tiled = _text(transport, "tile") == "yes"
-    if not reused and tiled:
-        # DS9 fails to lay out a new frame in a manual grid that is full (xx(3) error)
-        transport.set("tile grid mode automatic")
-    for role in ("seed", "mask"):
-        if role not in found:
-            transport.set("frame new")
-            found[role] = _current(transport)
-            order.append(found[role])
-    for frame, after in ((found["seed"], ref.frame), (found["mask"], found["seed"])):
-        if order.index(frame) != order.index(after) + 1:
-            _move(transport, frame, after)
-            order = _frames(transport)
-
-    # each tile command re-lays out and redraws every frame (30-40 ms for three
-    # 2048 x 2048 frames): send them only when the layout is not already ours
-    grid = "manual" if len(order) == 3 else "automatic"
-    relaid = not reused
-    if not (
-        reused
-        and tiled
-        and _text(transport, "tile mode") == "grid"
-        and _text(transport, "tile grid mode") == grid
-        # DS9 answers only the row count of 'tile grid layout'
-        and (grid == "automatic" or _text(transport, "tile grid layout") == "1")
-    ):
-        relaid = True
-        transport.set("tile mode grid")
-        transport.set(f"tile grid mode {grid}")
-        if grid == "manual":
-            transport.set("tile grid layout 3 1")
-        transport.set("tile yes")
-    if grid == "automatic":
-        notes.append(
-            f"DS9 has {len(order)} frames: tiled automatically (the 3 x 1 layout needs exactly 3)"
-        )
-
-    for role, payload, name in (("seed", seed_bytes, names[0]), ("mask", mask_bytes, names[1])):
-        _goto(transport, found[role])
-        # scale an empty new frame first, so DS9 draws the data once; a reused frame
-        # keeps the scale it was given (each change redraws 2048 x 2048 pixels)
-        if not reused or _text(transport, "scale mode") != "minmax":
-            transport.set("scale linear")
-            transport.set("scale mode minmax")
-        transport.set(f"fits {ds9_word(name, what=f'{role} frame')}", payload)
-    _goto(transport, ref.frame)
-    if _text(transport, "scale mode") != "zscale":
-        transport.set("scale mode zscale")
-    if _text(transport, "lock frame") != "image":
-        transport.set("lock frame image")
-    if relaid:
-        # let DS9 lay the frames out before it computes the zoom that fits them
-        transport.set("tcl {update idletasks}")
-    transport.set("zoom to fit")
-    return found["seed"], found["mask"], reused, notes
 
 
 def _fetch_inputs(transport: Transport, want_regions: bool) -> tuple[str | None, bytes]:

@@ -17,7 +17,8 @@ from ..errors import InputError
 from .actions import _frames, _text
 from .names import ds9_word
 from .transport import Transport
-from .visit import scan_visit, whole_visit
+from .visit import whole_visit
+from .visit_state import scan_visit
 
 __all__ = ["LoadReport", "load_visit"]
 

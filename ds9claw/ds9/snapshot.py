@@ -156,7 +156,8 @@ def _save(
 @contextmanager
 def _only_this_exposure(transport: Transport, image: int) -> Iterator[None]:
     """In a visit, review the exposure of ``image`` for the snapshot; then put the view back."""
-    from .visit import review, visit_state, whole_visit
+    from .visit import review, whole_visit
+    from .visit_state import visit_state
 
     if len(_frames(transport)) <= 3:  # one exposure: the view is already its three panels
         yield

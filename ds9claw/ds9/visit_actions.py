@@ -18,15 +18,9 @@ from ..errors import Ds9ClawError, InputError
 from . import actions
 from .actions import _count_shapes, _goto, _text
 from .transport import Transport
-from .visit import (
-    Exposure,
-    current_exposure,
-    review,
-    scan_visit,
-    visit_state,
-    whole_visit,
-)
+from .visit import current_exposure, review, whole_visit
 from .visit_detect import label_products
+from .visit_state import Exposure, scan_visit, visit_state
 
 __all__ = [
     "VisitReport",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..errors import InputError
 from .actions import _goto, _text
 from .transport import Transport
-from .visit import Exposure, View, _capture_view, _is_reviewing, load_state, review, scan_visit
+from .visit import review
+from .visit_state import Exposure, View, capture_view, is_reviewing, load_state, scan_visit
 
 __all__ = ["LABEL_TAG", "after_detect", "before_detect", "label_products"]
 
@@ -31,9 +32,9 @@ def before_detect(transport: Transport) -> View:
         What to go back to (the one saved when a review is on screen).
     """
     kept = load_state(transport)
-    if kept is not None and kept.view is not None and _is_reviewing(transport, kept):
+    if kept is not None and kept.view is not None and is_reviewing(transport, kept):
         return kept.view
-    return _capture_view(transport)
+    return capture_view(transport)
 
 
 def label_products(transport: Transport, exposure: Exposure) -> None:

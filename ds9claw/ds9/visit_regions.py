@@ -15,8 +15,9 @@ from ..names import free_backup_name
 from ..safeio import write_text_atomically
 from .actions import _count_shapes, _goto
 from .transport import Transport
-from .visit import Exposure, current_exposure, visit_state
+from .visit import current_exposure
 from .visit_actions import Progress, VisitReport, _quiet, _regions, restore_view
+from .visit_state import Exposure, visit_state
 
 __all__ = ["COPY_TAG", "copy_regions", "load_regions_all", "save_regions_all"]
 
