@@ -193,6 +193,26 @@ CLAW_ROWS, CLAW_COLUMNS, FLAGGED_PIXEL = slice(20, 26), slice(30, 38), (22, 33)
 REGION_AROUND_CLAW = "image\npolygon(10.5,10.5,50.5,10.5,50.5,50.5,10.5,50.5)\n"
 
 
+#: What the actions ask DS9 to find the image frame of `one_exposure` and its file.
+IMAGE_FRAME_QUERIES = [
+    ("get", "frame all"),
+    ("get", "frame"),
+    ("get", "fits header"),
+    ("get", "fits size"),
+    ("get", "fits depth"),
+    ("get", "file"),
+]
+
+#: What they then ask to find its seed and mask frames (frames 2 and 3).
+PRODUCT_FRAME_QUERIES = [
+    ("get", "frame all"),
+    ("set", "frame 2"),
+    ("get", "fits header"),
+    ("set", "frame 3"),
+    ("get", "fits header"),
+]
+
+
 def expected_claw_mask():
     """The 0/1 mask `one_exposure`'s claw gives: the claw without its flagged pixel."""
     import numpy as np

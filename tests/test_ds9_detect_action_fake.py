@@ -11,7 +11,7 @@ import io
 import numpy as np
 import pytest
 from astropy.io import fits
-from fakes import expected_claw_mask, one_exposure
+from fakes import IMAGE_FRAME_QUERIES, expected_claw_mask, one_exposure
 
 from ds9claw.detect import DetectionParameters, NoDetectionWarning
 from ds9claw.ds9.actions import detect
@@ -21,12 +21,7 @@ PARAMS = DetectionParameters(ignore_background=True)
 
 #: What DS9 is asked before anything is shown: the image frame, its file, regions, pixels.
 QUESTIONS = [
-    ("get", "frame all"),
-    ("get", "frame"),
-    ("get", "fits header"),
-    ("get", "fits size"),
-    ("get", "fits depth"),
-    ("get", "file"),
+    *IMAGE_FRAME_QUERIES,
     ("get", "regions -format ds9 -system image"),
     ("get", "fits"),
 ]

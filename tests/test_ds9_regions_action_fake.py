@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from fakes import REGION_AROUND_CLAW, RecordingTransport, one_exposure
+from fakes import (
+    IMAGE_FRAME_QUERIES,
+    PRODUCT_FRAME_QUERIES,
+    REGION_AROUND_CLAW,
+    RecordingTransport,
+    one_exposure,
+)
 
 from ds9claw.detect import DetectionParameters
 from ds9claw.ds9.actions import detect, mask_to_regions
@@ -21,17 +27,8 @@ TRACED = (
 
 #: Finding the image frame and its products, then reading the mask frame.
 READ_MASK = [
-    ("get", "frame all"),
-    ("get", "frame"),
-    ("get", "fits header"),
-    ("get", "fits size"),
-    ("get", "fits depth"),
-    ("get", "file"),
-    ("get", "frame all"),
-    ("set", "frame 2"),
-    ("get", "fits header"),
-    ("set", "frame 3"),
-    ("get", "fits header"),
+    *IMAGE_FRAME_QUERIES,
+    *PRODUCT_FRAME_QUERIES,
     ("set", "frame 3"),
     ("get", "fits"),
     ("set", "frame 1"),

@@ -5,27 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakes import one_exposure
+from fakes import IMAGE_FRAME_QUERIES, PRODUCT_FRAME_QUERIES, one_exposure
 
 from ds9claw.detect import DetectionParameters
 from ds9claw.ds9.actions import detect, snapshot
 from ds9claw.errors import InputError
 
 #: How the image frame and its seed and mask frames are found (three frames shown).
-FIND_FRAMES = [
-    ("get", "frame all"),
-    ("get", "frame"),
-    ("get", "fits header"),
-    ("get", "fits size"),
-    ("get", "fits depth"),
-    ("get", "file"),
-    ("get", "frame all"),
-    ("set", "frame 2"),
-    ("get", "fits header"),
-    ("set", "frame 3"),
-    ("get", "fits header"),
-    ("set", "frame 1"),
-]
+FIND_FRAMES = [*IMAGE_FRAME_QUERIES, *PRODUCT_FRAME_QUERIES, ("set", "frame 1")]
 
 
 def LABEL(frame: int) -> list[tuple[str, str]]:
