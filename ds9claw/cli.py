@@ -44,8 +44,14 @@ COMMAND_MODULES: tuple[str, ...] = (
 _log = logging.getLogger("ds9claw")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand registered.
+
+    Parameters
+    ----------
+    only : str, optional
+        Register just this subcommand (the one the command line names), so that a
+        command imports only its own module: a DS9 menu click starts a new process.
 
     Returns
     -------
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ds9claw {__version__}")
     _add_common(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         module = importlib.import_module(f"ds9claw.commands.{name}")
         module.register(subparsers, parents=[_common_parent()])
     return parser
@@ -98,6 +104,14 @@ def _common_parent() -> argparse.ArgumentParser:
     return parent
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand the command line names (None for none, or a word that is not one)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMAND_MODULES else None
+    return None
+
+
 def _configure_logging(verbose: int, quiet: bool, flags: FlagTable) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
@@ -121,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         Exit status: 0 success, 1 bad input or failed action, 2 bad usage.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)

@@ -4,16 +4,20 @@ It keeps just enough DS9 state (frames, the current frame, each frame's header c
 file, FITS bytes, regions and scale mode, the tiling and canvas settings) to answer the
 ``get`` commands the actions use; every command is recorded in ``sent`` as
 ``("get", command)`` or ``("set", command)``, and the data sent with a ``set`` in
-``payloads`` as ``(command, bytes)``.  The real-DS9 tests under tests/ds9 stay the proof
-that the commands work in DS9; this fake only pins them down.
+``payloads`` as ``(command, bytes)``.  A `ds9claw.ds9.command_batch.CommandBatch` is
+recorded as the commands it holds, one by one, as if each were sent alone.  The
+real-DS9 tests under tests/ds9 stay the proof that the commands work in DS9; this fake
+only pins them down.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ds9claw.ds9.command_batch import BATCH_MARKER
 from ds9claw.errors import TransportError
 
 #: The header keywords ds9claw's frames carry (`ds9claw.ds9.frames`).
@@ -67,6 +71,7 @@ class RecordingTransport:
     timeout: float = 1.0
     sent: list[tuple[str, str]] = field(default_factory=list)
     payloads: list[tuple[str, bytes]] = field(default_factory=list)
+    tcl_variables: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(
         default_factory=lambda: {
             "tile": "no",
@@ -106,6 +111,12 @@ class RecordingTransport:
             ).encode(),
             "fits size": lambda: self._frame().size().encode(),
             "fits depth": lambda: b"1",
+            **{
+                f"fits header keyword {key}": lambda key=key: (
+                    self._frame().cards.get(key, "").encode() if self.current else b""
+                )
+                for key in _CLAW_KEYS
+            },
             "fits": lambda: self._frame().fits,
             "regions -format ds9 -system image": lambda: self._frame().regions.encode(),
             "scale mode": lambda: self._frame().scale_mode.encode(),
@@ -117,9 +128,15 @@ class RecordingTransport:
         return answers[command]()
 
     def set(self, command: str, data: bytes | None = None) -> None:
+        if command == "tcl" and data is not None and data.startswith(BATCH_MARKER.encode()):
+            self._run_batch(data.decode())
+            return
         self.sent.append(("set", command))
         if data is not None:
             self.payloads.append((command, bytes(data)))
+        self._apply(command, data)
+
+    def _apply(self, command: str, data: bytes | None) -> None:
         words = command.split()
         if words[:2] == ["frame", "delete"]:
             del self.frames[int(words[2])]
@@ -129,7 +146,9 @@ class RecordingTransport:
         elif command == "frame new":
             self.current = max(self.frames, default=0) + 1
             self.frames[self.current] = FakeFrame()
-        elif words[0] == "tcl" or command == "zoom to fit" or command == "scale linear":
+        elif words[0] == "tcl":
+            self._tcl(command)
+        elif command in ("zoom to fit", "scale linear"):
             pass  # nothing the fake answers depends on them
         elif words[:2] == ["scale", "mode"]:
             self._frame().scale_mode = words[2]
@@ -141,6 +160,38 @@ class RecordingTransport:
             Path(_unbraced(command.split(None, 2)[2])).write_bytes(b"fake " + words[1].encode())
         elif not self._setting(command):
             raise AssertionError(f"the fake does not know 'set {command}'")
+
+    def _tcl(self, command: str) -> None:
+        """Keep what ``tcl {set VARIABLE VALUE}`` assigns; other Tcl changes nothing here."""
+        assigned = re.fullmatch(r"tcl \{set (\S+) (\S+)\}", command)
+        if assigned:
+            self.tcl_variables[assigned[1]] = assigned[2]
+
+    def _run_batch(self, script: str) -> None:
+        """Run a `CommandBatch` script step by step; write its answers where it says."""
+        answers: list[str] = []
+        steps = re.findall(r"^::ds9claw::step (\w+) ([0-9a-f]*) ?([0-9a-f]*)$", script, re.M)
+        for verb, encoded, data_file in steps:
+            command = bytes.fromhex(encoded).decode()
+            if verb == "set":
+                self.set(command)
+            elif verb == "setfile":
+                self.set(command, Path(bytes.fromhex(data_file).decode()).read_bytes())
+            elif verb == "value":
+                variable = re.search(r"info exists (\S+)\]", command)
+                value = self.tcl_variables.get(variable[1], "") if variable else ""
+                answers.append("ok " + value.encode().hex())
+            else:
+                try:
+                    answers.append("ok " + self.get(command).hex())
+                except TransportError:
+                    if verb != "tryget":
+                        raise
+                    self.sent.append(("get", command))
+                    answers.append("err ")
+        target = re.search(r"file rename -force \{(.*?)\} \{(.*?)\}", script)
+        if target:
+            Path(target[2]).write_text("".join(a + "\n" for a in answers))
 
     def _setting(self, command: str) -> bool:
         for prefix, key in _SETTINGS.items():
@@ -203,13 +254,17 @@ IMAGE_FRAME_QUERIES = [
     ("get", "file"),
 ]
 
-#: What they then ask to find its seed and mask frames (frames 2 and 3).
+#: What they then ask to find its seed and mask frames (frames 2 and 3), in one request
+#: that ends on the image frame.
 PRODUCT_FRAME_QUERIES = [
     ("get", "frame all"),
     ("set", "frame 2"),
-    ("get", "fits header"),
+    ("get", "fits header keyword CLAWROLE"),
+    ("get", "fits header keyword CLAWSRCH"),
     ("set", "frame 3"),
-    ("get", "fits header"),
+    ("get", "fits header keyword CLAWROLE"),
+    ("get", "fits header keyword CLAWSRCH"),
+    ("set", "frame 1"),
 ]
 
 

@@ -26,6 +26,15 @@ QUESTIONS = [
     ("get", "fits"),
 ]
 
+#: What DS9 shows, asked in the first request of `show_products`.
+SCREEN_QUESTIONS = [
+    ("get", "tile"),
+    ("get", "tile mode"),
+    ("get", "tile grid mode"),
+    ("get", "tile grid layout"),
+    ("get", "lock frame"),
+]
+
 
 def _sent_fits(ds9, name: str) -> fits.PrimaryHDU:
     with fits.open(io.BytesIO(ds9.payload(f"fits {{{name}}}"))) as hdul:
@@ -41,11 +50,17 @@ def test_first_detect_makes_two_frames_and_sends_seed_and_mask(tmp_path):
 
     assert ds9.sent == [
         *QUESTIONS,
-        ("get", "tile"),
+        # one request: what DS9 shows, and the scale of the image frame
+        *SCREEN_QUESTIONS,
+        ("set", "frame 1"),
+        ("get", "scale mode"),
+        # one request: two new frames
         ("set", "frame new"),
         ("get", "frame"),
         ("set", "frame new"),
         ("get", "frame"),
+        ("get", "frame all"),
+        # one request: the layout, seed and mask (from files DS9 reads), back to the image
         ("set", "tile mode grid"),
         ("set", "tile grid mode manual"),
         ("set", "tile grid layout 3 1"),
@@ -59,12 +74,11 @@ def test_first_detect_makes_two_frames_and_sends_seed_and_mask(tmp_path):
         ("set", "scale mode minmax"),
         ("set", f"fits {{{mask_name}}}"),
         ("set", "frame 1"),
-        ("get", "scale mode"),
         ("set", "scale mode zscale"),
-        ("get", "lock frame"),
         ("set", "lock frame image"),
         ("set", "tcl {update idletasks}"),
         ("set", "zoom to fit"),
+        ("get", "frame all"),
     ]
     # the claw inside the region, without the pixel DQ flags DO_NOT_USE (read from the file)
     mask = _sent_fits(ds9, mask_name)
@@ -101,24 +115,25 @@ def test_second_detect_reuses_the_frames_and_leaves_the_layout(tmp_path):
     mask_name = str(tmp_path.resolve() / "X_nrcb1_cal_claws_seed_image_zeroonemask.fits")
     assert ds9.sent[first:] == [
         *QUESTIONS,
+        *SCREEN_QUESTIONS,
         ("set", "frame 2"),
-        ("get", "fits header"),
+        ("get", "fits header keyword CLAWROLE"),
+        ("get", "fits header keyword CLAWSRCH"),
         ("set", "frame 3"),
-        ("get", "fits header"),
-        ("get", "tile"),
-        ("get", "tile mode"),
-        ("get", "tile grid mode"),
-        ("get", "tile grid layout"),
-        ("set", "frame 2"),
+        ("get", "fits header keyword CLAWROLE"),
+        ("get", "fits header keyword CLAWSRCH"),
         ("get", "scale mode"),
-        ("set", f"fits {{{seed_name}}}"),
-        ("set", "frame 3"),
         ("get", "scale mode"),
-        ("set", f"fits {{{mask_name}}}"),
         ("set", "frame 1"),
         ("get", "scale mode"),
-        ("get", "lock frame"),
+        # the frames are where they belong and the layout is Detect's: only the images
+        ("set", "frame 2"),
+        ("set", f"fits {{{seed_name}}}"),
+        ("set", "frame 3"),
+        ("set", f"fits {{{mask_name}}}"),
+        ("set", "frame 1"),
         ("set", "zoom to fit"),
+        ("get", "frame all"),
     ]
     assert (report.seed_frame, report.mask_frame, report.reused) == (2, 3, True)
     # a threshold of 100 sigma leaves nothing: the empty mask replaces the first one

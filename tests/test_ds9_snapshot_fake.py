@@ -12,7 +12,7 @@ from ds9claw.ds9.actions import detect, snapshot
 from ds9claw.errors import InputError
 
 #: How the image frame and its seed and mask frames are found (three frames shown).
-FIND_FRAMES = [*IMAGE_FRAME_QUERIES, *PRODUCT_FRAME_QUERIES, ("set", "frame 1")]
+FIND_FRAMES = [*IMAGE_FRAME_QUERIES, *PRODUCT_FRAME_QUERIES]
 
 
 def LABEL(frame: int) -> list[tuple[str, str]]:

@@ -245,6 +245,7 @@ def _run_detect(args: argparse.Namespace, transport, settings, params) -> None:
         write=not getattr(args, "no_write", False),
         regions_text=regions_text,
         overwrite=settings.overwrite if args.overwrite is None else args.overwrite,
+        label=True,
     )
     visit_detect.after_detect(transport, report.image.frame, view)
     sync_running_dialogs(transport, settings)

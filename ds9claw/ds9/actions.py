@@ -43,7 +43,6 @@ from .detect_action import (  # noqa: F401
     DetectReport,
     _count_shapes,
     _fetch_inputs,
-    _read_dq,
     detect,
 )
 from .frames import (  # noqa: F401

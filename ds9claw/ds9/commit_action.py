@@ -138,7 +138,6 @@ def commit(
         )
     found = _product_frames(transport, ref, _frames(transport))
     if "mask" not in found:
-        _goto(transport, ref.frame)
         raise InputError(
             f"no mask yet for {ref.label}: run Claws > Detect claws first, then commit"
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import InputError, RegionError
 from ..names import product_names, stem_of
 from ..parameters import describe
+from .detect_compute import ComputedDetection, compute_detection
 from .frames import (
     OVERWRITE_HINT,
     FrameRef,
@@ -21,10 +22,18 @@ from .frames import (
     split_file_spec,
 )
 from .names import check_ds9_name
-from .product_frames import _frame_fits, show_products
+from .product_frames import show_products
 from .transport import Transport
 
-__all__ = ["DetectReport", "detect"]
+__all__ = [
+    "ComputedDetection",
+    "DetectReport",
+    "PlannedDetection",
+    "compute_detection",
+    "detect",
+    "read_frame",
+    "show_detection",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -105,24 +114,6 @@ def _count_shapes(text: str) -> tuple[int, int]:
     return include, exclude
 
 
-def _read_dq(path: Path, shape: tuple[int, int], ext: str):
-    """DQ array of the file an image frame came from (None when it has none)."""
-    import numpy as np
-    from astropy.io import fits
-
-    try:
-        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            if "DQ" not in hdul:
-                return None
-            dq = hdul["DQ"].data
-    except (OSError, ValueError, KeyError) as error:
-        _log.warning("cannot read the DQ of %s (%s): all pixels taken as valid", path, error)
-        return None
-    if dq is None or dq.shape != tuple(shape):
-        return None
-    return np.asarray(dq).astype(np.uint32, copy=False)
-
-
 def _fetch_inputs(transport: Transport, want_regions: bool) -> tuple[str | None, bytes]:
     regions = None
     if want_regions:
@@ -138,6 +129,8 @@ def detect(
     write: bool = True,
     regions_text: str | None = None,
     overwrite: bool = False,
+    layout: bool = True,
+    label: bool = False,
 ) -> DetectReport:
     """Detect claws in DS9's image frame inside its regions, and show seed and mask.
 
@@ -161,6 +154,10 @@ def detect(
         The operator allows replacing files ds9claw did not write at the product paths
         (its own earlier products are always replaced; see
         `ds9claw.overwrite.refuse_to_replace`).
+    layout : bool
+        Tile image, seed and mask 3 x 1 and zoom to fit (`show_products`).
+    label : bool
+        Write the panel and exposure names into the seed and mask frames.
 
     Returns
     -------
@@ -177,6 +174,53 @@ def detect(
     TransportError
         DS9 stopped answering.
     """
+    planned = read_frame(
+        transport, params=params, suffix=suffix, write=write, regions_text=regions_text,
+        overwrite=overwrite,
+    )  # fmt: skip
+    computed = compute_detection(planned)
+    return show_detection(transport, planned, computed, layout=layout, label=label)
+
+
+@dataclass
+class PlannedDetection:
+    """What `read_frame` took from DS9, checked; input of `compute_detection`."""
+
+    ref: FrameRef
+    frames: list[int]
+    params: object
+    suffix: str
+    names: tuple[str, str]
+    writing: bool
+    overwrite: bool
+    regions_text: str
+    region_name: str
+    n_include: int
+    n_exclude: int
+    image_bytes: bytes
+    timings: dict[str, float]
+
+
+def read_frame(
+    transport: Transport,
+    *,
+    params=None,
+    suffix: str | None = None,
+    write: bool = True,
+    regions_text: str | None = None,
+    overwrite: bool = False,
+    region_name: str = "regions given",
+) -> PlannedDetection:
+    """The DS9 half before `detect` computes: the image frame, its regions and pixels.
+
+    Everything that can be refused is refused here, before anything is computed, shown
+    or written.  Parameters as for `detect` (``region_name`` names ``regions_text`` in
+    messages).
+
+    Returns
+    -------
+    PlannedDetection
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     timings: dict[str, float] = {}
@@ -188,15 +232,13 @@ def detect(
         # DS9 answers (a few tens of ms) while this thread imports numpy/astropy/scipy
         fetched = pool.submit(_fetch_inputs, transport, regions_text is None)
         t = time.perf_counter()
-        import numpy as np
+        import numpy as np  # noqa: F401
         from astropy.io import fits  # noqa: F401  (imported here to overlap with DS9's reply)
 
-        from ..api import DEFAULT_SUFFIX, detect_exposure, provenance_cards, write_products
+        from ..api import DEFAULT_SUFFIX
         from ..detect import DetectionParameters
-        from ..fitsio import exposure_from_bytes
         from ..overwrite import refuse_to_replace
-        from ..products import output_paths, product_header
-        from ..region_parse import RegionSource
+        from ..products import output_paths
 
         params = (params or DetectionParameters()).validate()
         suffix = suffix or DEFAULT_SUFFIX
@@ -221,8 +263,6 @@ def detect(
     if regions_text is None:
         regions_text = fetched_regions or ""
         region_name = f"DS9 frame {ref.frame} regions"
-    else:
-        region_name = "regions given"
     n_include, n_exclude = _count_shapes(regions_text)
     if n_include == 0:
         if n_exclude:
@@ -236,71 +276,79 @@ def detect(
             "(Edit > Region, then Region > Shape > Polygon, click and drag), then run "
             "Detect claws again"
         )
+    return PlannedDetection(
+        ref=ref, frames=frames, params=params, suffix=suffix, names=names, writing=writing,
+        overwrite=overwrite, regions_text=regions_text, region_name=region_name,
+        n_include=n_include, n_exclude=n_exclude, image_bytes=image_bytes, timings=timings,
+    )  # fmt: skip
 
-    t = time.perf_counter()
-    exposure = exposure_from_bytes(image_bytes, name=f"DS9 {ref.label}", read_dq=False)
-    del image_bytes
-    if ref.path is not None:
-        exposure.dq = _read_dq(ref.path, exposure.shape, ref.ext)
-        exposure.path = ref.path
-    timings["read image"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    source = RegionSource.from_text(regions_text, name=region_name)
-    result = detect_exposure(exposure, include=[source], params=params)
-    timings["detect"] = time.perf_counter() - t
+def _label(planned: PlannedDetection, computed: ComputedDetection) -> tuple[int, int, str]:
+    ref = planned.ref
+    height, width = computed.exposure.shape
+    name = stem_of(ref.path) if ref.path is not None else (ref.spec or f"frame {ref.frame}")
+    return width, height, name
 
-    t = time.perf_counter()
-    header = product_header(
-        exposure,
-        provenance_cards(
-            params,
-            source=str(ref.path or ref.spec or f"frame {ref.frame}"),
-            include=[source],
-            result=result,
-        ),
-    )
-    seed_fits = _frame_fits(np.asarray(result.seed, dtype=np.float32), header, "seed", ref)
-    mask_fits = _frame_fits(np.asarray(result.mask, dtype=np.uint8), header, "mask", ref)
-    timings["encode"] = time.perf_counter() - t
 
+def show_detection(
+    transport: Transport,
+    planned: PlannedDetection,
+    computed: ComputedDetection,
+    *,
+    layout: bool = True,
+    label: bool = False,
+) -> DetectReport:
+    """The DS9 half after `detect` computes: show seed and mask, write the products.
+
+    The products go to disk while DS9 loads the frames.
+
+    Returns
+    -------
+    DetectReport
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..api import write_products
+
+    ref, result, timings = planned.ref, computed.result, planned.timings
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-write") as pool:
-        # the products go to disk while DS9 loads the frames
         written = (
             pool.submit(
                 write_products,
-                exposure,
+                computed.exposure,
                 result,
                 source=ref.path,
-                include=[source],
-                suffix=suffix,
-                overwrite=overwrite,
+                include=computed.include,
+                suffix=planned.suffix,
+                overwrite=planned.overwrite,
             )
-            if writing
+            if planned.writing
             else None
         )
         seed_frame, mask_frame, reused, notes = show_products(
-            transport, ref, seed_fits, mask_fits, names=names, frames=frames
-        )
+            transport, ref, computed.seed_fits, computed.mask_fits, names=planned.names,
+            frames=planned.frames, layout=layout,
+            label=_label(planned, computed) if label else None,
+        )  # fmt: skip
         timings["display"] = time.perf_counter() - t
         seed_path = mask_path = None
         if written is not None:
             paths = written.result()
             seed_path, mask_path = paths["seed"], paths["mask"]
-    timings["total"] = time.perf_counter() - t0
+    timings["total"] = sum(timings.values())
     return DetectReport(
         image=ref,
         seed_frame=seed_frame,
         mask_frame=mask_frame,
         reused=reused,
         n_masked=int(result.n_masked),
-        n_regions=n_include,
-        n_exclude=n_exclude,
+        n_regions=planned.n_include,
+        n_exclude=planned.n_exclude,
         rms=float(result.rms_value),
         seed_path=seed_path,
         mask_path=mask_path,
-        params=params,
+        params=planned.params,
         timings=timings,
         notes=notes,
     )

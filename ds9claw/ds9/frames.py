@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, TransportError
+from .command_batch import CommandBatch
 from .transport import Transport
 
-__all__ = ["FrameRef", "image_frame", "split_file_spec"]
+__all__ = ["FrameRef", "header_cards", "image_frame", "split_file_spec"]
 
 _log = logging.getLogger(__name__)
 
@@ -113,16 +114,24 @@ def _header_cards(transport: Transport) -> dict[str, str]:
         # DS9 refuses 'fits header' for an empty frame; make sure it is still there
         transport.get("version")
         return {}
-    text = raw.decode("ascii", errors="replace")
-    cards: dict[str, str] = {}
+    return header_cards(raw.decode("ascii", errors="replace"))
+
+
+def header_cards(
+    text: str, keys: Sequence[str] = (ROLE_KEY, SOURCE_KEY, SOURCE_NAME_KEY)
+) -> dict[str, str]:
+    """Keyword -> value string of the ``keys`` cards in DS9's ``fits header`` answer.
+
+    DS9 answers one card per line, or (some versions) the 80-column cards run together.
+    """
     lines = (
         text.splitlines() if "\n" in text else [text[i : i + 80] for i in range(0, len(text), 80)]
     )
+    cards: dict[str, str] = {}
     for line in lines:
         key = line[:8].strip()
-        if key in (ROLE_KEY, SOURCE_KEY, SOURCE_NAME_KEY) and line[8:10] == "= ":
-            value = line[10:].split("/")[0].strip().strip("'").strip()
-            cards[key] = value
+        if key in keys and line[8:10] == "= ":
+            cards[key] = line[10:].split("/")[0].strip().strip("'").strip()
     return cards
 
 
@@ -146,13 +155,20 @@ def _source_id(frame: int, spec: str, path: Path | None) -> str:
 
 
 def _describe_frame(transport: Transport, frame: int) -> FrameRef:
-    spec = _text(transport, "file")
+    return _frame_ref(frame, _text(transport, "file"), lambda: _ds9_cwd(transport))
+
+
+def _frame_ref(frame: int, spec: str, ds9_cwd: Callable[[], Path | None]) -> FrameRef:
+    """The `FrameRef` of a frame showing ``spec`` (DS9's ``file`` answer).
+
+    ``ds9_cwd`` is asked for DS9's directory only when the file name is relative.
+    """
     name, ext = split_file_spec(spec)
     path: Path | None = None
     if name and name.lower() not in ("stdin",):
         candidate = Path(name).expanduser()
         if not candidate.is_absolute():
-            cwd = _ds9_cwd(transport)
+            cwd = ds9_cwd()
             if cwd is not None:
                 candidate = cwd / candidate
         if candidate.is_file():
@@ -230,20 +246,49 @@ def _image_frame(transport: Transport) -> tuple[FrameRef, list[int]]:
 
 
 def _product_frames(transport: Transport, ref: FrameRef, frames: Sequence[int]) -> dict[str, int]:
-    """Frames holding this image's seed and mask (``{"seed": 2, "mask": 3}``, maybe partial)."""
-    found: dict[str, int] = {}
+    """Frames holding this image's seed and mask (``{"seed": 2, "mask": 3}``, maybe partial).
+
+    One request: every other frame is asked for its ds9claw keywords; the image frame is
+    the current frame afterwards.
+    """
+    batch = CommandBatch()
+    asked = product_queries(batch, ref, frames)
+    batch.set(f"frame {ref.frame}")
+    return found_products(batch.run(transport), asked, ref)
+
+
+def product_queries(
+    batch: CommandBatch, ref: FrameRef, frames: Sequence[int]
+) -> list[tuple[int, int, int]]:
+    """Add to ``batch`` the queries that find ``ref``'s seed and mask frames.
+
+    Returns ``(frame, role answer, source answer)`` for `found_products`.  Visiting a
+    frame makes it the current (and an active) frame.
+    """
     order = list(frames)
     start = order.index(ref.frame) if ref.frame in order else 0
-    # look right after the image frame first: that is where an earlier run put them
+    asked = []
+    # right after the image frame first: that is where an earlier run put them
     for frame in order[start + 1 :] + order[:start]:
         if frame == ref.frame:
             continue
-        _goto(transport, frame)
-        role, source = _role(transport)
+        batch.set(f"frame {frame}")
+        role = batch.get(f"fits header keyword {ROLE_KEY}", may_fail=True)
+        source = batch.get(f"fits header keyword {SOURCE_KEY}", may_fail=True)
+        asked.append((frame, role, source))
+    return asked
+
+
+def found_products(
+    answers: Sequence[str | None], asked: Sequence[tuple[int, int, int]], ref: FrameRef
+) -> dict[str, int]:
+    """The seed and mask frames of ``ref`` from the answers to `product_queries`."""
+    found: dict[str, int] = {}
+    for frame, role_answer, source_answer in asked:
+        role = (answers[role_answer] or "").strip("'").strip()
+        source = (answers[source_answer] or "").strip("'").strip()
         if role in ("seed", "mask") and source == ref.source_id and role not in found:
             found[role] = frame
-        if len(found) == 2:
-            break
     return found
 
 

@@ -99,7 +99,6 @@ def mask_to_regions(
     ref = image_frame(transport)
     found = _product_frames(transport, ref, _frames(transport))
     if "mask" not in found:
-        _goto(transport, ref.frame)
         raise InputError(f"no mask yet for {ref.label}: run Claws > Detect claws first")
     _goto(transport, found["mask"])
     with fits.open(io.BytesIO(transport.get("fits")), memmap=False) as hdul:

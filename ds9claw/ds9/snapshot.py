@@ -92,8 +92,7 @@ def snapshot(
         No file to name the snapshot after and no ``output``, or no seed/mask frames.
     """
     ref = image_frame(transport)
-    found = _product_frames(transport, ref, _frames(transport))
-    _goto(transport, ref.frame)
+    found = _product_frames(transport, ref, _frames(transport))  # ends on the image frame
     if len(found) < 2:
         raise InputError(f"no seed and mask frames for {ref.label}: run Claws > Detect claws first")
     if output is None:

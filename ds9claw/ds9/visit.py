@@ -29,13 +29,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from .actions import _goto, _text
+from .command_batch import CommandBatch
 from .transport import Transport
 from .visit_state import (
     Exposure,
+    View,
     VisitState,
-    active_frames,
-    save_state,
+    capture_view,
+    save_state_command,
     visit_state,
 )
 
@@ -49,22 +50,27 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 
-def _set_active(transport: Transport, wanted: Sequence[int], current: int) -> None:
-    """Make exactly ``wanted`` active, with ``current`` (in ``wanted``) the current frame."""
-    _goto(transport, current)
-    active = set(active_frames(transport))
+def _set_active(batch: CommandBatch, active: Sequence[int], wanted: Sequence[int], current: int):
+    """Add to ``batch``: make exactly ``wanted`` active, ``current`` (in it) the current frame.
+
+    ``active`` is DS9's active frames before; going to a hidden frame shows it.
+    """
+    batch.set(f"frame {current}")
+    shown = set(active) | {current}
     for frame in wanted:
-        if frame not in active:
-            transport.set(f"frame show {frame}")
-    for frame in sorted(active - set(wanted)):
-        transport.set(f"frame hide {frame}")
-    _goto(transport, current)
+        if frame not in shown:
+            batch.set(f"frame show {frame}")
+    for frame in sorted(shown - set(wanted)):
+        batch.set(f"frame hide {frame}")
+    batch.set(f"frame {current}")
 
 
 # --------------------------------------------------------------------------- views
 
 
-def current_exposure(transport: Transport, state: VisitState) -> Exposure:
+def current_exposure(
+    transport: Transport, state: VisitState, screen: View | None = None
+) -> Exposure:
     """The exposure of the current frame (the first one when the frame is not in the visit).
 
     Parameters
@@ -73,20 +79,28 @@ def current_exposure(transport: Transport, state: VisitState) -> Exposure:
         Connection to DS9.
     state : VisitState
         The visit.
+    screen : View, optional
+        What DS9 shows, when already known (its current frame is used).
 
     Returns
     -------
     Exposure
     """
-    answer = _text(transport, "frame")
-    exposure = state.exposure_of(int(answer)) if answer.isdigit() else None
-    return exposure or state.exposures[0]
+    if screen is not None:
+        current = screen.current
+    else:
+        answer = transport.get("frame").decode(errors="replace").strip()
+        current = int(answer) if answer.isdigit() else 0
+    return state.exposure_of(current) or state.exposures[0]
 
 
-def review(transport: Transport, state: VisitState, exposure: Exposure) -> None:
+def review(
+    transport: Transport, state: VisitState, exposure: Exposure, screen: View | None = None
+) -> None:
     """Show one exposure's image, seed and mask side by side; hide every other frame.
 
-    The observer's view (``state.view``, see `visit_state`) is kept in DS9 with it.
+    One request (`CommandBatch`).  The observer's view (``state.view``, see
+    `visit_state`) is kept in DS9 with it.
 
     Parameters
     ----------
@@ -96,34 +110,41 @@ def review(transport: Transport, state: VisitState, exposure: Exposure) -> None:
         The visit (updated and kept in DS9).
     exposure : Exposure
         The exposure to review.
+    screen : View, optional
+        What DS9 shows now, when just read (else it is asked).
     """
-    _set_active(transport, exposure.frames, exposure.image)
+    screen = screen or capture_view(transport)
+    batch = CommandBatch()
+    _set_active(batch, screen.active, exposure.frames, exposure.image)
     if len(state.frames) <= 3:
         # a single exposure: the 3 x 1 grid Detect lays out (safe with three frames)
         if not (
-            _text(transport, "tile mode") == "grid"
-            and _text(transport, "tile grid mode") == "manual"
-            and _text(transport, "tile grid layout") == "1"
+            screen.tile_mode == "grid"
+            and screen.grid_mode == "manual"
+            and screen.grid_layout == "1"
         ):
-            transport.set("tile mode grid")
-            transport.set("tile grid mode manual")
-            transport.set(f"tile grid layout {len(exposure.frames)} 1")
-    elif _text(transport, "tile mode") != "column":
-        transport.set("tile mode column")
-    if _text(transport, "tile") != "yes":
-        transport.set("tile yes")
-    if _text(transport, "lock frame") != "image":
-        transport.set("lock frame image")
-    transport.set("tcl {update idletasks}")
-    transport.set("zoom to fit")
+            batch.set("tile mode grid")
+            batch.set("tile grid mode manual")
+            batch.set(f"tile grid layout {len(exposure.frames)} 1")
+    elif screen.tile_mode != "column":
+        batch.set("tile mode column")
+    if screen.tile != "yes":
+        batch.set("tile yes")
+    if screen.lock != "image":
+        batch.set("lock frame image")
+    batch.set("tcl {update idletasks}")
+    batch.set("zoom to fit")
     state.reviewing = exposure.image
-    save_state(transport, state)
+    state.screen = None
+    batch.set(save_state_command(state))
+    batch.run(transport)
 
 
 def review_step(transport: Transport, step: int) -> tuple[Exposure, VisitState]:
     """Review the next (``step=1``) or previous (``-1``) exposure of the visit.
 
     From the whole-visit view the review starts with the current frame's exposure.
+    Two requests when DS9's frames are those the kept state describes.
 
     Parameters
     ----------
@@ -138,12 +159,13 @@ def review_step(transport: Transport, step: int) -> tuple[Exposure, VisitState]:
         The exposure now reviewed.
     """
     state = visit_state(transport)
-    here = current_exposure(transport, state)
+    screen = state.screen
+    here = current_exposure(transport, state, screen)
     index = state.exposures.index(here)
     if state.reviewing is not None:
         index = (index + step) % len(state.exposures)
     exposure = state.exposures[index]
-    review(transport, state, exposure)
+    review(transport, state, exposure, screen)
     return exposure, state
 
 
@@ -162,6 +184,7 @@ def whole_visit(transport: Transport, state: VisitState | None = None) -> VisitS
     VisitState
     """
     state = state or visit_state(transport)
+    screen = capture_view(transport)
     images = [e.image for e in state.exposures]
     view = state.view
     current = view.current if view is not None and view.current in images else images[0]
@@ -170,27 +193,30 @@ def whole_visit(transport: Transport, state: VisitState | None = None) -> VisitS
         # frames the observer had active and that are not products (e.g. an empty one)
         kept = [f for f in view.active if f in state.frames and f not in state.products]
         wanted = [f for f in state.frames if f in set(kept) | set(images)]
-    _set_active(transport, wanted, current)
+    batch = CommandBatch()
+    _set_active(batch, screen.active, wanted, current)
     if view is None:
-        if _text(transport, "tile grid mode") != "automatic":
-            transport.set("tile grid mode automatic")  # a manual 3 x 1 cannot hold them
-        if _text(transport, "tile") != "yes":
-            transport.set("tile yes")
-        if _text(transport, "lock frame") != "image":
-            transport.set("lock frame image")
+        if screen.grid_mode != "automatic":
+            batch.set("tile grid mode automatic")  # a manual 3 x 1 cannot hold them
+        if screen.tile != "yes":
+            batch.set("tile yes")
+        if screen.lock != "image":
+            batch.set("lock frame image")
     else:
-        if _text(transport, "tile mode") != view.tile_mode:
-            transport.set(f"tile mode {view.tile_mode}")
-        if _text(transport, "tile grid mode") != view.grid_mode:
-            transport.set(f"tile grid mode {view.grid_mode}")
-        if _text(transport, "tile") != view.tile:
-            transport.set(f"tile {view.tile}")
-        if _text(transport, "lock frame") != view.lock:
-            transport.set(f"lock frame {view.lock}")
-        transport.set("tcl {update idletasks}")
-        transport.set(f"zoom to {view.zoom}")
+        if screen.tile_mode != view.tile_mode:
+            batch.set(f"tile mode {view.tile_mode}")
+        if screen.grid_mode != view.grid_mode:
+            batch.set(f"tile grid mode {view.grid_mode}")
+        if screen.tile != view.tile:
+            batch.set(f"tile {view.tile}")
+        if screen.lock != view.lock:
+            batch.set(f"lock frame {view.lock}")
+        batch.set("tcl {update idletasks}")
+        batch.set(f"zoom to {view.zoom}")
         if len(view.pan.split()) == 2:
-            transport.set(f"pan to {view.pan} image")
+            batch.set(f"pan to {view.pan} image")
     state.reviewing = None
-    save_state(transport, state)
+    state.screen = None
+    batch.set(save_state_command(state))
+    batch.run(transport)
     return state

@@ -19,7 +19,6 @@ from . import actions
 from .actions import _count_shapes, _goto, _text
 from .transport import Transport
 from .visit import current_exposure, review, whole_visit
-from .visit_detect import label_products
 from .visit_state import Exposure, scan_visit, visit_state
 
 __all__ = [
@@ -53,32 +52,6 @@ def _quiet(_line: str) -> None:
     return None
 
 
-class _NoRelayout:
-    """A transport that drops the tiling and zoom requests of single-frame Detect.
-
-    During Detect claws in all frames DS9 is untiled and the layout is made once, by
-    the review at the end: each ``tile``/``zoom to fit`` request of every exposure
-    would re-lay out and redraw every frame of the visit.
-    """
-
-    _DROPPED = ("tile ", "zoom to fit", "tcl {update idletasks}")
-
-    def __init__(self, transport: Transport):
-        self._transport = transport
-        self.target = getattr(transport, "target", "")
-
-    def get(self, command: str) -> bytes:
-        return self._transport.get(command)
-
-    def set(self, command: str, data: bytes | None = None) -> None:
-        if data is None and command.startswith(self._DROPPED):
-            return
-        self._transport.set(command, data)
-
-    def close(self) -> None:  # the caller closes the real transport
-        return None
-
-
 def _regions(transport: Transport, system: str = "image") -> str:
     command = (
         "regions -format ds9 -system image"
@@ -89,6 +62,24 @@ def _regions(transport: Transport, system: str = "image") -> str:
 
 
 # --------------------------------------------------------------------------- detect
+
+
+def _plan(transport: Transport, exposure: Exposure, **options):
+    """Read one exposure's frame for Detect: (planned detection or None, line to say)."""
+    from .detect_action import read_frame
+
+    _goto(transport, exposure.image)
+    regions = _regions(transport)
+    if _count_shapes(regions)[0] == 0:
+        return None, "skipped, no region drawn"
+    try:
+        planned = read_frame(
+            transport, regions_text=regions, region_name=f"DS9 frame {exposure.image} regions",
+            **options,
+        )  # fmt: skip
+    except Ds9ClawError as error:
+        return None, f"error: {error}"
+    return planned, ""
 
 
 def detect_all(
@@ -118,38 +109,60 @@ def detect_all(
     -------
     VisitReport
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .detect_action import show_detection
+    from .detect_compute import compute_detection
+
     state = visit_state(transport)
     view = state.view
     report = VisitReport(title="")
     done: list[int] = []
     total = len(state.exposures)
-    if _text(transport, "tile") == "yes":
+    if state.screen is not None and state.screen.tile == "yes":
         transport.set("tile no")  # one frame drawn at a time until the review
-    quiet = _NoRelayout(transport)
-    for number, exposure in enumerate(state.exposures, start=1):
-        _goto(transport, exposure.image)
-        n_include, _ = _count_shapes(_regions(transport))
-        if n_include == 0:
-            line = f"[{number}/{total}] {exposure.name}\n      skipped, no region drawn"
-        else:
-            try:
-                result = actions.detect(quiet, params=params, suffix=suffix, overwrite=overwrite)
-            except Ds9ClawError as error:
-                report.failed += 1
-                line = f"[{number}/{total}] {exposure.name}\n      error: {error}"
-            else:
-                done.append(exposure.image)
-                line = (
-                    f"[{number}/{total}] {exposure.name}\n      {result.n_masked} pixels "
-                    f"masked in {result.n_regions} region(s), rms {result.rms:.3g}"
-                )
+
+    def say(line: str) -> None:
         report.lines.append(line)
         progress(line)
+
+    def finish(number: int, exposure: Exposure, planned, computing) -> None:
+        head = f"[{number}/{total}] {exposure.name}\n      "
+        try:
+            result = show_detection(
+                transport, planned, computing.result(), layout=False, label=True
+            )
+        except Ds9ClawError as error:
+            report.failed += 1
+            say(f"{head}error: {error}")
+        else:
+            done.append(exposure.image)
+            say(
+                f"{head}{result.n_masked} pixels masked in {result.n_regions} region(s), "
+                f"rms {result.rms:.3g}"
+            )
+
+    # one exposure is computed (a worker thread) while DS9 shows the one before it
+    pending = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-detect") as pool:
+        for number, exposure in enumerate(state.exposures, start=1):
+            head = f"[{number}/{total}] {exposure.name}\n      "
+            planned, line = _plan(
+                transport, exposure, params=params, suffix=suffix, overwrite=overwrite
+            )
+            if line.startswith("error"):
+                report.failed += 1
+            line = head + line if line else ""
+            computing = pool.submit(compute_detection, planned) if planned else None
+            if pending is not None:
+                finish(*pending)
+            pending = (number, exposure, planned, computing) if planned else None
+            if line:
+                say(line)
+        if pending is not None:
+            finish(*pending)
     state = scan_visit(transport)
     state.view = view
-    for exposure in state.exposures:
-        if exposure.image in done:
-            label_products(transport, exposure)
     report.title = f"detected claws in {len(done)} of {total} exposure(s)"
     if done:
         first = state.exposure_of(done[0])

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, TransportError
-from .actions import ROLE_KEY, SOURCE_KEY, _describe_frame, _frames, _goto, _tcl_value, _text
+from ..errors import InputError
+from .command_batch import CommandBatch
+from .frames import ROLE_KEY, SOURCE_KEY, _frame_ref, header_cards
 from .transport import Transport
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "capture_view",
     "is_reviewing",
     "load_state",
+    "read_screen",
     "save_state",
     "scan_visit",
     "visit_state",
@@ -85,6 +86,7 @@ class View:
     lock: str
     current: int
     active: list[int]
+    grid_layout: str = ""
 
 
 @dataclass
@@ -95,6 +97,8 @@ class VisitState:
     exposures: list[Exposure] = field(default_factory=list)
     view: View | None = None
     reviewing: int | None = None
+    #: What DS9 showed when the state was read (not kept in DS9).
+    screen: View | None = field(default=None, repr=False, compare=False)
 
     def exposure_of(self, frame: int) -> Exposure | None:
         """The exposure a frame (image, seed or mask) belongs to."""
@@ -111,29 +115,11 @@ class VisitState:
 
 # --------------------------------------------------------------------------- state
 
+#: The Tcl expression answering the kept state ("" when there is none).
+_STATE_VALUE = f"if {{[info exists {STATE_VARIABLE}]}} {{set {STATE_VARIABLE}}} else {{list}}"
 
-def _scratch() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="ds9claw-visit-")
 
-
-def load_state(transport: Transport) -> VisitState | None:
-    """The state kept in DS9 (None when there is none or it is unreadable).
-
-    Parameters
-    ----------
-    transport : Transport
-        Connection to DS9 (on this machine: DS9 writes the value to a private file).
-
-    Returns
-    -------
-    VisitState or None
-    """
-    with _scratch() as scratch:
-        raw = _tcl_value(
-            transport,
-            f"if {{[info exists {STATE_VARIABLE}]}} {{set {STATE_VARIABLE}}} else {{list}}",
-            Path(scratch),
-        ).strip()
+def _decode_state(raw: str | None) -> VisitState | None:
     if not raw:
         return None
     try:
@@ -150,6 +136,23 @@ def load_state(transport: Transport) -> VisitState | None:
         return None
 
 
+def load_state(transport: Transport) -> VisitState | None:
+    """The state kept in DS9 (None when there is none or it is unreadable).
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9 (on this machine: DS9 writes the value to a private file).
+
+    Returns
+    -------
+    VisitState or None
+    """
+    batch = CommandBatch()
+    raw = batch.tcl_value(_STATE_VALUE)
+    return _decode_state(batch.run(transport)[raw])
+
+
 def save_state(transport: Transport, state: VisitState) -> None:
     """Keep the state in DS9 (a Tcl variable holding hex-encoded JSON).
 
@@ -160,24 +163,15 @@ def save_state(transport: Transport, state: VisitState) -> None:
     state : VisitState
         What to keep.
     """
+    transport.set("tcl", save_state_command(state)[len("tcl ") :].encode())
+
+
+def save_state_command(state: VisitState) -> str:
+    """The ``tcl`` set command that keeps ``state`` in DS9 (for a `CommandBatch`)."""
     data = asdict(state)
+    data.pop("screen", None)
     encoded = json.dumps(data).encode().hex()
-    transport.set("tcl", f"set {STATE_VARIABLE} {encoded}".encode())
-
-
-def _header(transport: Transport) -> dict[str, str]:
-    try:
-        raw = transport.get("fits header").decode("ascii", errors="replace")
-    except TransportError:
-        transport.get("version")  # an empty frame: make sure DS9 is still there
-        return {}
-    lines = raw.splitlines() if "\n" in raw else [raw[i : i + 80] for i in range(0, len(raw), 80)]
-    cards = {}
-    for line in lines:
-        key = line[:8].strip()
-        if key in (ROLE_KEY, SOURCE_KEY, "DETECTOR") and line[8:10] == "= ":
-            cards[key] = line[10:].split("/")[0].strip().strip("'").strip()
-    return cards
+    return f"tcl {{set {STATE_VARIABLE} {encoded}}}"
 
 
 def _detector_of(path: Path | None) -> str:
@@ -197,37 +191,57 @@ def _detector_of(path: Path | None) -> str:
         return ""
 
 
-def scan_visit(transport: Transport) -> VisitState:
+def scan_visit(
+    transport: Transport, frames: list[int] | None = None, current: int | None = None
+) -> VisitState:
     """Look at every frame: which are exposures, which are whose products.
 
-    Visiting a frame makes it active; the caller applies the view it wants afterwards.
-    The current frame is the same afterwards.
+    One request (`CommandBatch`): each frame is visited, which makes it active; the
+    caller applies the view it wants afterwards.  The current frame is the same
+    afterwards.
 
     Parameters
     ----------
     transport : Transport
         Connection to DS9.
+    frames : list of int, optional
+        DS9's frames (``frame all``), when already known.
+    current : int, optional
+        DS9's current frame, when already known.
 
     Returns
     -------
     VisitState
         Without a view (the caller keeps the one it had).
     """
-    frames = _frames(transport)
-    start = _text(transport, "frame")
+    if frames is None:
+        ask = CommandBatch()
+        order = ask.get("frame all")
+        frames = [int(x) for x in (ask.run(transport)[order] or "").split() if x.isdigit()]
+    batch = CommandBatch()
+    start = batch.get("frame") if current is None else None
+    cwd = batch.get("cd", may_fail=True)
+    asked = []
+    for frame in frames:
+        batch.set(f"frame {frame}")
+        header = batch.get("fits header", may_fail=True)
+        asked.append((frame, header, batch.get("fits size"), batch.get("file")))
+    if current is not None and current in frames:
+        batch.set(f"frame {current}")
+    answers = batch.run(transport)
     images: list[Exposure] = []
     products: list[tuple[int, str, str]] = []
-    for frame in frames:
-        _goto(transport, frame)
-        cards = _header(transport)
+    ds9_cwd = answers[cwd]
+    for frame, header, size_answer, file_answer in asked:
+        cards = header_cards(answers[header] or "", (ROLE_KEY, SOURCE_KEY, "DETECTOR"))
         role = cards.get(ROLE_KEY)
         if role in ("seed", "mask"):
             products.append((frame, role, cards.get(SOURCE_KEY, "")))
             continue
-        size = _text(transport, "fits size").split()
+        size = (answers[size_answer] or "").split()
         if not size or all(s == "0" for s in size):
             continue  # an empty frame is not an exposure
-        ref = _describe_frame(transport, frame)
+        ref = _frame_ref(frame, answers[file_answer] or "", lambda: _as_path(ds9_cwd))
         name = ref.path.name if ref.path is not None else (ref.spec or f"frame {frame}")
         images.append(
             Exposure(
@@ -243,9 +257,71 @@ def scan_visit(transport: Transport) -> VisitState:
         owner = by_source.get(source)
         if owner is not None and getattr(owner, role) is None:
             setattr(owner, role, frame)
-    if start.isdigit() and int(start) in frames:
-        _goto(transport, int(start))
+    here = (answers[start] or "") if start is not None else ""
+    if here.isdigit() and int(here) in frames:
+        transport.set(f"frame {here}")
     return VisitState(frames=frames, exposures=images)
+
+
+def _as_path(answer: str | None) -> Path | None:
+    return Path(answer) if answer else None
+
+
+def _ask_screen(batch: CommandBatch):
+    """Add the queries of `capture_view` to ``batch``; return what reads their answers."""
+    asked = {
+        key: batch.get(command)
+        for key, command in (
+            ("tile", "tile"),
+            ("tile_mode", "tile mode"),
+            ("grid_mode", "tile grid mode"),
+            ("grid_layout", "tile grid layout"),
+            ("zoom", "zoom"),
+            ("pan", "pan image"),
+            ("lock", "lock frame"),
+            ("current", "frame"),
+            ("active", "frame active"),
+        )
+    }
+
+    def read(answers: list[str | None]) -> View:
+        text = {key: answers[index] or "" for key, index in asked.items()}
+        return View(
+            tile=text["tile"],
+            tile_mode=text["tile_mode"],
+            grid_mode=text["grid_mode"],
+            grid_layout=text["grid_layout"],
+            zoom=text["zoom"],
+            pan=text["pan"],
+            lock=text["lock"],
+            current=int(text["current"]) if text["current"].isdigit() else 0,
+            active=[int(x) for x in text["active"].split() if x.isdigit()],
+        )
+
+    return read
+
+
+def read_screen(transport: Transport) -> tuple[VisitState | None, list[int], View]:
+    """In one request: the kept state, DS9's frames, and what DS9 shows now.
+
+    Parameters
+    ----------
+    transport : Transport
+        Connection to DS9.
+
+    Returns
+    -------
+    kept : VisitState or None
+    frames : list of int
+    screen : View
+    """
+    batch = CommandBatch()
+    raw = batch.tcl_value(_STATE_VALUE)
+    order = batch.get("frame all")
+    screen = _ask_screen(batch)
+    answers = batch.run(transport)
+    frames = [int(x) for x in (answers[order] or "").split() if x.isdigit()]
+    return _decode_state(answers[raw]), frames, screen(answers)
 
 
 def visit_state(transport: Transport) -> VisitState:
@@ -259,20 +335,25 @@ def visit_state(transport: Transport) -> VisitState:
     Returns
     -------
     VisitState
+        With ``screen``, what DS9 showed before anything was changed.
 
     Raises
     ------
     InputError
         DS9 shows no exposure.
     """
-    kept = load_state(transport)
-    frames = _frames(transport)
-    reviewing = kept is not None and is_reviewing(transport, kept)
-    # the observer's view is what is on screen unless a review is: take it before a
+    kept, frames, screen = read_screen(transport)
+    reviewing = kept is not None and is_reviewing(transport, kept, screen.active)
+    # the observer's view is what is on screen unless a review is: taken before a
     # scan visits (and so shows) every frame
-    view = kept.view if reviewing and kept is not None else capture_view(transport)
-    state = kept if kept is not None and kept.frames == frames else scan_visit(transport)
+    view = kept.view if reviewing and kept is not None else screen
+    state = (
+        kept
+        if kept is not None and kept.frames == frames
+        else scan_visit(transport, frames, screen.current)
+    )
     state.view = view
+    state.screen = screen
     state.reviewing = kept.reviewing if reviewing and kept is not None else None
     if not state.exposures:
         raise InputError(
@@ -284,28 +365,27 @@ def visit_state(transport: Transport) -> VisitState:
 
 def active_frames(transport: Transport) -> list[int]:
     """DS9's active frames (``frame active``), in DS9's order."""
-    return [int(x) for x in _text(transport, "frame active").split() if x.isdigit()]
+    answer = transport.get("frame active").decode(errors="replace")
+    return [int(x) for x in answer.split() if x.isdigit()]
 
 
 def capture_view(transport: Transport) -> View:
-    """What DS9 shows now: tiling, zoom, pan, lock, current and active frames."""
-    return View(
-        tile=_text(transport, "tile"),
-        tile_mode=_text(transport, "tile mode"),
-        grid_mode=_text(transport, "tile grid mode"),
-        zoom=_text(transport, "zoom"),
-        pan=_text(transport, "pan image"),
-        lock=_text(transport, "lock frame"),
-        current=int(_text(transport, "frame") or 0),
-        active=active_frames(transport),
-    )
+    """What DS9 shows now: tiling, zoom, pan, lock, current and active frames (one request)."""
+    batch = CommandBatch()
+    screen = _ask_screen(batch)
+    return screen(batch.run(transport))
 
 
-def is_reviewing(transport: Transport, state: VisitState) -> bool:
-    """True when DS9 still shows the review the state records (not changed by hand)."""
+def is_reviewing(
+    transport: Transport, state: VisitState, active: list[int] | None = None
+) -> bool:
+    """True when DS9 still shows the review the state records (not changed by hand).
+
+    ``active`` is DS9's active frames when already known.
+    """
     if state.reviewing is None:
         return False
     exposure = state.exposure_of(state.reviewing)
-    return exposure is not None and active_frames(transport) == exposure.frames
-
-
+    if exposure is None:
+        return False
+    return (active if active is not None else active_frames(transport)) == exposure.frames
