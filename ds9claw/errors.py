@@ -10,6 +10,7 @@ __all__ = [
     "CommitError",
     "Ds9ClawError",
     "InputError",
+    "NoIncludeRegionError",
     "OutputExistsError",
     "ParameterError",
     "RegionError",
@@ -41,6 +42,10 @@ class ParameterError(InputError):
 
 class RegionError(InputError):
     """A DS9 region file or string cannot be turned into a pixel mask."""
+
+
+class NoIncludeRegionError(RegionError):
+    """The regions hold no include shape (none drawn, or only exclusions)."""
 
 
 class OutputExistsError(InputError):

@@ -167,6 +167,15 @@ class RecordingTransport:
         if assigned:
             self.tcl_variables[assigned[1]] = assigned[2]
 
+    def _tcl_value(self, expression: str) -> str:
+        """The Tcl expressions ds9claw evaluates in DS9, as the fake's state answers them."""
+        if expression == "set ::ds9(seq)":  # the number DS9 gives the next new frame
+            return str(max(self.frames, default=0) + 1)
+        variable = re.search(r"info exists (\S+)\]", expression)
+        if variable is None:
+            raise AssertionError(f"the fake does not know the Tcl value {expression!r}")
+        return self.tcl_variables.get(variable[1], "")
+
     def _run_batch(self, script: str) -> None:
         """Run a `CommandBatch` script step by step; write its answers where it says."""
         answers: list[str] = []
@@ -178,9 +187,7 @@ class RecordingTransport:
             elif verb == "setfile":
                 self.set(command, Path(bytes.fromhex(data_file).decode()).read_bytes())
             elif verb == "value":
-                variable = re.search(r"info exists (\S+)\]", command)
-                value = self.tcl_variables.get(variable[1], "") if variable else ""
-                answers.append("ok " + value.encode().hex())
+                answers.append("ok " + self._tcl_value(command).encode().hex())
             else:
                 try:
                     answers.append("ok " + self.get(command).hex())
@@ -244,14 +251,17 @@ CLAW_ROWS, CLAW_COLUMNS, FLAGGED_PIXEL = slice(20, 26), slice(30, 38), (22, 33)
 REGION_AROUND_CLAW = "image\npolygon(10.5,10.5,50.5,10.5,50.5,50.5,10.5,50.5)\n"
 
 
-#: What the actions ask DS9 to find the image frame of `one_exposure` and its file.
+#: What the actions ask DS9 to find the image frame of `one_exposure` and its file (one
+#: request).
 IMAGE_FRAME_QUERIES = [
     ("get", "frame all"),
     ("get", "frame"),
-    ("get", "fits header"),
+    ("get", "fits header keyword CLAWROLE"),
+    ("get", "fits header keyword CLAWSRCH"),
     ("get", "fits size"),
     ("get", "fits depth"),
     ("get", "file"),
+    ("get", "cd"),
 ]
 
 #: What they then ask to find its seed and mask frames (frames 2 and 3), in one request

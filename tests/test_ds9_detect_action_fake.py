@@ -33,6 +33,7 @@ SCREEN_QUESTIONS = [
     ("get", "tile grid mode"),
     ("get", "tile grid layout"),
     ("get", "lock frame"),
+    ("get", "frame all"),
 ]
 
 
@@ -48,19 +49,19 @@ def test_first_detect_makes_two_frames_and_sends_seed_and_mask(tmp_path):
 
     report = detect(ds9, params=PARAMS)
 
-    assert ds9.sent == [
+    # each new frame is checked in DS9 to be the one expected before anything goes in
+    checks = [c for k, c in ds9.sent if c.startswith("tcl {if {$::current(frame) ne ")]
+    assert [c.split('"')[1] for c in checks] == ["Frame2", "Frame3"]
+    assert [c for c in ds9.sent if c[1] not in checks] == [
         *QUESTIONS,
         # one request: what DS9 shows, and the scale of the image frame
         *SCREEN_QUESTIONS,
         ("set", "frame 1"),
         ("get", "scale mode"),
-        # one request: two new frames
+        # one request: two new frames, the layout, seed and mask (from files DS9 reads),
+        # back to the image
         ("set", "frame new"),
-        ("get", "frame"),
         ("set", "frame new"),
-        ("get", "frame"),
-        ("get", "frame all"),
-        # one request: the layout, seed and mask (from files DS9 reads), back to the image
         ("set", "tile mode grid"),
         ("set", "tile grid mode manual"),
         ("set", "tile grid layout 3 1"),
@@ -177,3 +178,4 @@ def test_detect_without_a_region_shows_nothing(tmp_path):
     assert ds9.sent == QUESTIONS
     assert sorted(ds9.frames) == [1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X_nrcb1_cal.fits"]
+

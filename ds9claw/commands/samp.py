@@ -225,13 +225,16 @@ def _run_listen(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     with _stop_on_sigterm(stop):
-        listener.start()
-        _say(
-            f"ds9claw listening on {listener.hub} as {listener.public_id} (Ctrl-C to stop)",
-            flush=True,
-        )
         try:
+            # a Ctrl-C right after registering (before the loop runs) unregisters too
+            listener.start()
+            _say(
+                f"ds9claw listening on {listener.hub} as {listener.public_id} (Ctrl-C to stop)",
+                flush=True,
+            )
             reason = listener.run(stop)
+        except KeyboardInterrupt:
+            reason = "interrupted"
         finally:
             listener.close()
     messages = {

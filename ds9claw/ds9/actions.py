@@ -42,7 +42,6 @@ from .commit_action import (  # noqa: F401
 from .detect_action import (  # noqa: F401
     DetectReport,
     _count_shapes,
-    _fetch_inputs,
     detect,
 )
 from .frames import (  # noqa: F401

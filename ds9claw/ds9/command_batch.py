@@ -63,6 +63,7 @@ proc ::ds9claw::step {verb hex {data {}}} {
     InitError $src
     if {$failed ne {}} {
         if {$verb eq "tryget"} {lappend ::ds9claw::answers [list err $failed]; return}
+        if {[string length $cmd] > 60} {set cmd "[string range $cmd 0 56]..."}
         error "$cmd: $failed"
     }
     if {$verb in {get tryget}} {lappend ::ds9claw::answers [list ok $::ds9claw::answer]}

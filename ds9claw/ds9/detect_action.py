@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, RegionError
+from ..errors import InputError, NoIncludeRegionError
 from ..names import product_names, stem_of
 from ..parameters import describe
 from .detect_compute import ComputedDetection, compute_detection
 from .frames import (
     OVERWRITE_HINT,
     FrameRef,
-    _image_frame,
+    _image_frame_and_regions,
     split_file_spec,
 )
 from .names import check_ds9_name
@@ -114,13 +114,6 @@ def _count_shapes(text: str) -> tuple[int, int]:
     return include, exclude
 
 
-def _fetch_inputs(transport: Transport, want_regions: bool) -> tuple[str | None, bytes]:
-    regions = None
-    if want_regions:
-        regions = transport.get("regions -format ds9 -system image").decode(errors="replace")
-    return regions, transport.get("fits")
-
-
 def detect(
     transport: Transport,
     *,
@@ -210,12 +203,13 @@ def read_frame(
     regions_text: str | None = None,
     overwrite: bool = False,
     region_name: str = "regions given",
+    goto: int | None = None,
 ) -> PlannedDetection:
     """The DS9 half before `detect` computes: the image frame, its regions and pixels.
 
     Everything that can be refused is refused here, before anything is computed, shown
     or written.  Parameters as for `detect` (``region_name`` names ``regions_text`` in
-    messages).
+    messages; ``goto``: the frame to make current first).
 
     Returns
     -------
@@ -225,12 +219,14 @@ def read_frame(
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    ref, frames = _image_frame(transport)
+    ref, frames, fetched_regions = _image_frame_and_regions(
+        transport, goto=goto, regions=regions_text is None
+    )
     timings["ds9 query"] = time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-io") as pool:
-        # DS9 answers (a few tens of ms) while this thread imports numpy/astropy/scipy
-        fetched = pool.submit(_fetch_inputs, transport, regions_text is None)
+        # DS9 sends the pixels (a few tens of ms) while this thread imports numpy/astropy
+        fetched = pool.submit(transport.get, "fits")
         t = time.perf_counter()
         import numpy as np  # noqa: F401
         from astropy.io import fits  # noqa: F401  (imported here to overlap with DS9's reply)
@@ -258,7 +254,7 @@ def read_frame(
         if writing:
             refuse_to_replace(planned.values(), overwrite=overwrite, hint=OVERWRITE_HINT)
         timings["imports"] = time.perf_counter() - t
-        fetched_regions, image_bytes = fetched.result()
+        image_bytes = fetched.result()
 
     if regions_text is None:
         regions_text = fetched_regions or ""
@@ -266,12 +262,12 @@ def read_frame(
     n_include, n_exclude = _count_shapes(regions_text)
     if n_include == 0:
         if n_exclude:
-            raise RegionError(
+            raise NoIncludeRegionError(
                 f"{region_name}: only exclusion shapes ({n_exclude}); draw an include polygon "
                 "around the claw (Region > Shape > Polygon; uncheck Region > Properties > "
                 "Exclude), then run Detect claws again"
             )
-        raise RegionError(
+        raise NoIncludeRegionError(
             f"no region drawn on DS9 {ref.label}: draw a polygon around the claw "
             "(Edit > Region, then Region > Shape > Polygon, click and drag), then run "
             "Detect claws again"
@@ -297,10 +293,12 @@ def show_detection(
     *,
     layout: bool = True,
     label: bool = False,
+    known: dict[str, int] | None = None,
 ) -> DetectReport:
     """The DS9 half after `detect` computes: show seed and mask, write the products.
 
-    The products go to disk while DS9 loads the frames.
+    The products go to disk while DS9 loads the frames.  ``known``: the seed and mask
+    frames when the caller knows them (`show_products`).
 
     Returns
     -------
@@ -329,7 +327,7 @@ def show_detection(
         seed_frame, mask_frame, reused, notes = show_products(
             transport, ref, computed.seed_fits, computed.mask_fits, names=planned.names,
             frames=planned.frames, layout=layout,
-            label=_label(planned, computed) if label else None,
+            label=_label(planned, computed) if label else None, known=known,
         )  # fmt: skip
         timings["display"] = time.perf_counter() - t
         seed_path = mask_path = None

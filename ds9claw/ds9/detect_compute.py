@@ -19,7 +19,7 @@ from .product_frames import _frame_fits
 if TYPE_CHECKING:
     from .detect_action import PlannedDetection
 
-__all__ = ["ComputedDetection", "compute_detection"]
+__all__ = ["ComputedDetection", "compute_detection", "import_detection"]
 
 _log = logging.getLogger(__name__)
 
@@ -102,3 +102,6 @@ def compute_detection(planned: PlannedDetection) -> ComputedDetection:
     return ComputedDetection(exposure, result, [source], seed_fits, mask_fits)
 
 
+def import_detection() -> None:
+    """Import what `compute_detection` needs (a worker warms up while DS9 answers)."""
+    from .. import api, fitsio, products, region_parse  # noqa: F401

@@ -202,30 +202,45 @@ def image_frame(transport: Transport) -> FrameRef:
 
 
 def _image_frame(transport: Transport) -> tuple[FrameRef, list[int]]:
-    """`image_frame`, also returning DS9's frame order."""
-    frames = _frames(transport)
+    """`image_frame`, also returning DS9's frame order (one request for an image frame)."""
+    ref, frames, _ = _image_frame_and_regions(transport)
+    return ref, frames
+
+
+def _image_frame_and_regions(
+    transport: Transport, goto: int | None = None, regions: bool = False
+) -> tuple[FrameRef, list[int], str | None]:
+    """`_image_frame` after going to frame ``goto``; with its regions when asked for.
+
+    One request for an image frame.  The regions are DS9's, in image coordinates.
+    """
+    batch = CommandBatch()
+    if goto is not None:
+        batch.set(f"frame {goto}")
+    asked = {
+        "frames": batch.get("frame all"),
+        "current": batch.get("frame"),
+        "role": batch.get(f"fits header keyword {ROLE_KEY}", may_fail=True),
+        "source": batch.get(f"fits header keyword {SOURCE_KEY}", may_fail=True),
+        "size": batch.get("fits size", may_fail=True),  # "0 0" when empty; "w h d": a cube
+        "depth": batch.get("fits depth", may_fail=True),
+        "file": batch.get("file", may_fail=True),
+        "cd": batch.get("cd", may_fail=True),
+    }
+    if regions:
+        asked["regions"] = batch.get("regions -format ds9 -system image")
+    answers = batch.run(transport)
+    said = {key: (answers[index] or "").strip("'").strip() for key, index in asked.items()}
+    frames = [int(x) for x in said["frames"].split() if x.isdigit()]
     if not frames:
         raise InputError("DS9 has no frame: load an exposure (File > Open, X_cal.fits) first")
-    current = _current(transport)
-    role, source = _role(transport)
-    if role in ("seed", "mask") and source:
-        for frame in frames:
-            if frame == current:
-                continue
-            _goto(transport, frame)
-            if (
-                _role(transport)[0] is None
-                and _describe_frame(transport, frame).source_id == source
-            ):
-                current = frame
-                break
-        else:
-            _goto(transport, current)
-            raise InputError(
-                f"frame {current} is a ds9claw {role} frame whose image frame is gone: "
-                "select the frame with the exposure"
-            )
-    size = _text(transport, "fits size").split()  # "0 0" when empty; "w h d" for a cube
+    if not said["current"].isdigit():
+        raise InputError(f"DS9 has no current frame ({said['current']!r}): load an image first")
+    current = int(said["current"])
+    if said["role"] in ("seed", "mask") and said["source"]:
+        _goto_image_of(transport, frames, current, said["role"], said["source"])
+        return _image_frame_and_regions(transport, regions=regions)
+    size = said["size"].split()
     if not size or all(s == "0" for s in size):
         raise InputError(
             f"frame {current} is empty: load an exposure (File > Open, e.g. X_cal.fits) "
@@ -236,13 +251,33 @@ def _image_frame(transport: Transport) -> tuple[FrameRef, list[int]]:
             f"frame {current} holds a 3-D cube ({' x '.join(size)}): ds9claw works on a 2-D "
             "image; open the 2-D SCI extension of a cal file (X_cal.fits[SCI])"
         )
-    depth = _text(transport, "fits depth")
+    depth = said["depth"]
     if depth.isdigit() and int(depth) > 1:
         raise InputError(
             f"frame {current} holds a 3-D cube (depth {depth}): ds9claw works on a 2-D "
             "image; open the 2-D SCI extension of a cal file (X_cal.fits[SCI])"
         )
-    return _describe_frame(transport, current), frames
+    cwd = said["cd"]
+    ref = _frame_ref(current, said["file"], lambda: Path(cwd) if cwd else None)
+    # the region text as DS9 sent it (not stripped of quotes)
+    return ref, frames, answers[asked["regions"]] if regions else None
+
+
+def _goto_image_of(
+    transport: Transport, frames: Sequence[int], current: int, role: str, source: str
+) -> None:
+    """Make the image frame a seed or mask frame came from the current frame."""
+    for frame in frames:
+        if frame == current:
+            continue
+        _goto(transport, frame)
+        if _role(transport)[0] is None and _describe_frame(transport, frame).source_id == source:
+            return
+    _goto(transport, current)
+    raise InputError(
+        f"frame {current} is a ds9claw {role} frame whose image frame is gone: "
+        "select the frame with the exposure"
+    )
 
 
 def _product_frames(transport: Transport, ref: FrameRef, frames: Sequence[int]) -> dict[str, int]:

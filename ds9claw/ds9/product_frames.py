@@ -1,9 +1,10 @@
 """Seed and mask frames: where they go (right after their image), how they are tiled and shown.
 
 Used by the Detect claws action (`ds9claw.ds9.detect_action`).  See `ds9claw.ds9.actions`
-for the DS9 facts these rely on.  Everything is sent in three requests
-(`ds9claw.ds9.command_batch`): what DS9 shows and where the frames are; the new
-frames, when needed; then their order, the tiling, the two images and the view.
+for the DS9 facts these rely on.  Everything is sent in two requests
+(`ds9claw.ds9.command_batch`): what DS9 shows and where the frames are; then the new
+frames (numbered as DS9 numbers them, checked), their order, the tiling, the two images
+and the view.
 """
 
 from __future__ import annotations
@@ -73,35 +74,56 @@ def _ints(answer: str | None) -> list[int]:
     return [int(x) for x in (answer or "").split() if x.isdigit()]
 
 
-def _move_steps(batch: CommandBatch, order: list[int], frame: int, after: int) -> list[int]:
-    """Add the moves that put ``frame`` right after ``after``; return the order then.
+def _order_with_products(order: Sequence[int], image: int, seed: int, mask: int) -> list[int]:
+    """DS9's frame order with seed and mask moved right after the image frame."""
+    rest = [f for f in order if f not in (seed, mask)]
+    at = rest.index(image) + 1
+    return [*rest[:at], seed, mask, *rest[at:]]
 
-    DS9's own Frame > Move Frame procedures (the XPA ``frame move`` only goes to a frame)
-    move the current frame one place.
+
+def _reorder_command(order: Sequence[int]) -> str:
+    """The ``tcl`` command that gives DS9's frames ``order`` in one step.
+
+    What DS9's own Frame > Move Frame procedures (``MovePrevFrame``) do one place at a
+    time: rewrite the frame list ``ds9(frames)`` (frame N is ``FrameN``), then update the
+    Frame menu and the active frames.  It refuses when DS9's frames are not the ones
+    expected (a frame was added or deleted meanwhile).
     """
-    order = list(order)
-    while order.index(frame) != order.index(after) + 1:
-        i, j = order.index(frame), order.index(after)
-        step = -1 if i > j + 1 else 1
-        batch.set(f"frame {frame}")
-        batch.set("tcl {MovePrevFrame}" if step < 0 else "tcl {MoveNextFrame}")
-        order[i], order[i + step] = order[i + step], order[i]
-    return order
+    names = " ".join(f"Frame{f}" for f in order)
+    return (
+        f"tcl {{set __ds9claw_order {{{names}}}; "
+        "if {[lsort $::ds9(frames)] ne [lsort $__ds9claw_order]} "
+        "{error {DS9's frames changed meanwhile: run Detect claws again}}; "
+        "set ::ds9(frames) $__ds9claw_order; UpdateFrameMenuItems; UpdateActiveFrames}"
+    )
 
 
-def _new_frames(transport: Transport, missing: list[str], *, tiled: bool) -> tuple[dict, list]:
-    """Make a frame for each missing role (one request); return them and DS9's order."""
-    batch = CommandBatch()
-    if tiled:
+#: DS9 names a new frame ``Frame$ds9(seq)`` and then counts ``ds9(seq)`` up
+#: (``CreateNamedFrame`` in DS9's library/frame.tcl): the next frame numbers are known.
+_NEXT_FRAME = "set ::ds9(seq)"
+
+
+def _new_frame_steps(
+    batch: CommandBatch, missing: list[str], next_frame: int, *, tiled: bool
+) -> dict[str, int]:
+    """Add a new frame for each missing role; return the numbers DS9 will give them.
+
+    Each new frame is checked in DS9 before anything is loaded into it: the batch stops
+    if DS9 numbered it otherwise.
+    """
+    if tiled and missing:
         # DS9 fails to lay out a new frame in a manual grid that is full (xx(3) error)
         batch.set("tile grid mode automatic")
     made = {}
-    for role in missing:
+    for offset, role in enumerate(missing):
+        made[role] = number = next_frame + offset
         batch.set("frame new")
-        made[role] = batch.get("frame")
-    order = batch.get("frame all")
-    answers = batch.run(transport)
-    return {role: int(answers[i] or 0) for role, i in made.items()}, _ints(answers[order])
+        batch.set(
+            f'tcl {{if {{$::current(frame) ne "Frame{number}"}} {{error "DS9 numbered the '
+            f'new {role} frame [string range $::current(frame) 5 end], not {number}: '
+            'delete it (Claws > Clear ds9claw frames) and run Detect claws again"}}'
+        )
+    return made
 
 
 def _layout_steps(batch: CommandBatch, screen: dict[str, str], n_frames: int, reused: bool):
@@ -128,6 +150,36 @@ def _layout_steps(batch: CommandBatch, screen: dict[str, str], n_frames: int, re
     return True, grid
 
 
+def _ask_frames(
+    transport: Transport, ref: FrameRef, order: list[int], known: dict[str, int] | None
+) -> tuple[dict[str, str], dict[str, int], dict[int, str]]:
+    """One request: what DS9 shows, the image's seed and mask frames, their scale modes.
+
+    Returns (screen settings, found frames by role, scale mode by frame); the image
+    frame is the current frame afterwards.
+    """
+    ask = CommandBatch()
+    keys = ("tile", "tile mode", "tile grid mode", "tile grid layout", "lock frame")
+    asked_screen = {key: ask.get(key) for key in keys}
+    asked_screen["next frame"] = ask.tcl_value(_NEXT_FRAME)
+    # the order now: in a visit, the frames of the exposure before were made meanwhile
+    asked_screen["frame all"] = ask.get("frame all")
+    if known is None:
+        asked = product_queries(ask, ref, order)
+        asked_scales = {frame: ask.get("scale mode") for frame, _, _ in asked}
+    else:
+        asked, asked_scales = [], {}
+        for frame in known.values():
+            ask.set(f"frame {frame}")
+            asked_scales[frame] = ask.get("scale mode")
+    ask.set(f"frame {ref.frame}")
+    asked_scales[ref.frame] = ask.get("scale mode")
+    answers = ask.run(transport)
+    screen = {key: answers[i] or "" for key, i in asked_screen.items()}
+    found = found_products(answers, asked, ref) if known is None else dict(known)
+    return screen, found, {frame: answers[i] or "" for frame, i in asked_scales.items()}
+
+
 def show_products(
     transport: Transport,
     ref: FrameRef,
@@ -138,8 +190,11 @@ def show_products(
     frames: Sequence[int] | None = None,
     layout: bool = True,
     label: tuple[int, int, str] | None = None,
+    known: dict[str, int] | None = None,
 ) -> tuple[int, int, bool, list[str]]:
     """Show seed and mask in the two frames after the image frame; return to the image frame.
+
+    Without ``layout`` the mask frame may stay the current frame.
 
     Parameters
     ----------
@@ -158,6 +213,9 @@ def show_products(
         the end lays it out once).
     label : tuple of (int, int, str), optional
         Width, height and exposure name: write `label_region` into both frames.
+    known : dict, optional
+        The image's seed and mask frames when the caller knows them (``{}``: none yet),
+        so that the other frames need not be asked.
 
     Returns
     -------
@@ -167,24 +225,18 @@ def show_products(
     """
     notes: list[str] = []
     order = list(frames) if frames is not None else _frames(transport)
-    ask = CommandBatch()
-    keys = ("tile", "tile mode", "tile grid mode", "tile grid layout", "lock frame")
-    asked_screen = {key: ask.get(key) for key in keys}
-    asked = product_queries(ask, ref, order)
-    product_scales = {frame: ask.get("scale mode") for frame, _, _ in asked}
-    ask.set(f"frame {ref.frame}")
-    image_scale = ask.get("scale mode")
-    answers = ask.run(transport)
-    screen = {key: answers[i] or "" for key, i in asked_screen.items()}
-    found = found_products(answers, asked, ref)
+    screen, found, scales = _ask_frames(transport, ref, order, known)
     reused = len(found) == 2
     missing = [role for role in ("seed", "mask") if role not in found]
-    if missing:
-        made, order = _new_frames(transport, missing, tiled=screen["tile"] == "yes")
-        found.update(made)
     batch = CommandBatch()
-    expected = _move_steps(batch, order, found["seed"], ref.frame)
-    expected = _move_steps(batch, expected, found["mask"], found["seed"])
+    made = _new_frame_steps(
+        batch, missing, int(screen["next frame"] or 0), tiled=screen["tile"] == "yes"
+    )
+    found.update(made)
+    order = _ints(screen["frame all"]) + [made[role] for role in missing]
+    expected = _order_with_products(order, ref.frame, found["seed"], found["mask"])
+    if expected != order:
+        batch.set(_reorder_command(expected))
     relaid, grid = (False, "") if not layout else _layout_steps(batch, screen, len(order), reused)
     relaid = relaid or not reused
     if grid == "automatic":
@@ -195,8 +247,7 @@ def show_products(
         batch.set(f"frame {found[role]}")
         # scale an empty new frame first, so DS9 draws the data once; a reused frame
         # keeps the scale it was given
-        scale = product_scales.get(found[role])
-        if not reused or scale is None or answers[scale] != "minmax":
+        if not reused or scales.get(found[role]) != "minmax":
             batch.set("scale linear")
             batch.set("scale mode minmax")
         batch.set(f"fits {ds9_word(name, what=f'{role} frame')}", payload)
@@ -205,8 +256,11 @@ def show_products(
             panel = "seed" if role == "seed" else "0/1 mask"
             batch.set(f"regions group {{{LABEL_TAG}}} delete")
             batch.set("regions", label_region(width, height, panel, exposure_name).encode())
-    batch.set(f"frame {ref.frame}")
-    if answers[image_scale] != "zscale":
+    if layout or scales[ref.frame] != "zscale":
+        # without the layout (a whole visit) the next exposure's frame comes next: going
+        # back would only make DS9 draw this image again
+        batch.set(f"frame {ref.frame}")
+    if scales[ref.frame] != "zscale":
         batch.set("scale mode zscale")
     if screen["lock frame"] != "image":
         batch.set("lock frame image")
@@ -216,7 +270,8 @@ def show_products(
             batch.set("tcl {update idletasks}")
         batch.set("zoom to fit")
     final = batch.get("frame all")
-    got = _ints(batch.run(transport)[final])
+    answers = batch.run(transport)
+    got = _ints(answers[final])
     if got != expected:
         raise TransportError(
             f"DS9 put the seed and mask frames of {ref.label} at {got}, not {expected}; "

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import Ds9ClawError, InputError
+from ..errors import Ds9ClawError, InputError, NoIncludeRegionError
 from . import actions
-from .actions import _count_shapes, _goto, _text
+from .actions import _goto, _text
 from .transport import Transport
 from .visit import current_exposure, review, whole_visit
 from .visit_state import Exposure, scan_visit, visit_state
@@ -64,19 +64,29 @@ def _regions(transport: Transport, system: str = "image") -> str:
 # --------------------------------------------------------------------------- detect
 
 
+def _warm_worker_and_visit(transport: Transport):
+    """The detecting worker, already importing, and the visit (asked meanwhile)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .detect_compute import import_detection
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-detect")
+    pool.submit(import_detection)
+    try:
+        return pool, visit_state(transport)
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+
+
 def _plan(transport: Transport, exposure: Exposure, **options):
     """Read one exposure's frame for Detect: (planned detection or None, line to say)."""
     from .detect_action import read_frame
 
-    _goto(transport, exposure.image)
-    regions = _regions(transport)
-    if _count_shapes(regions)[0] == 0:
-        return None, "skipped, no region drawn"
     try:
-        planned = read_frame(
-            transport, regions_text=regions, region_name=f"DS9 frame {exposure.image} regions",
-            **options,
-        )  # fmt: skip
+        planned = read_frame(transport, goto=exposure.image, **options)
+    except NoIncludeRegionError:
+        return None, "skipped, no region drawn"
     except Ds9ClawError as error:
         return None, f"error: {error}"
     return planned, ""
@@ -109,12 +119,10 @@ def detect_all(
     -------
     VisitReport
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from .detect_action import show_detection
     from .detect_compute import compute_detection
 
-    state = visit_state(transport)
+    pool, state = _warm_worker_and_visit(transport)
     view = state.view
     report = VisitReport(title="")
     done: list[int] = []
@@ -129,14 +137,16 @@ def detect_all(
     def finish(number: int, exposure: Exposure, planned, computing) -> None:
         head = f"[{number}/{total}] {exposure.name}\n      "
         try:
+            known = {r: f for r, f in (("seed", exposure.seed), ("mask", exposure.mask)) if f}
             result = show_detection(
-                transport, planned, computing.result(), layout=False, label=True
+                transport, planned, computing.result(), layout=False, label=True, known=known
             )
         except Ds9ClawError as error:
             report.failed += 1
             say(f"{head}error: {error}")
         else:
             done.append(exposure.image)
+            exposure.seed, exposure.mask = result.seed_frame, result.mask_frame
             say(
                 f"{head}{result.n_masked} pixels masked in {result.n_regions} region(s), "
                 f"rms {result.rms:.3g}"
@@ -144,7 +154,7 @@ def detect_all(
 
     # one exposure is computed (a worker thread) while DS9 shows the one before it
     pending = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ds9claw-detect") as pool:
+    with pool:
         for number, exposure in enumerate(state.exposures, start=1):
             head = f"[{number}/{total}] {exposure.name}\n      "
             planned, line = _plan(
@@ -161,13 +171,21 @@ def detect_all(
                 say(line)
         if pending is not None:
             finish(*pending)
-    state = scan_visit(transport)
-    state.view = view
     report.title = f"detected claws in {len(done)} of {total} exposure(s)"
+    _show_after_detect(transport, state, view, done, report)
+    return report
+
+
+def _show_after_detect(transport: Transport, state, view, done: list[int], report) -> None:
+    """End of Detect claws in all frames: review the first exposure done (or the visit)."""
+    if report.failed:  # a failed exposure may have left frames behind: look again
+        state = scan_visit(transport)
+    else:  # the exposures know their products: only DS9's frame order is asked again
+        state.frames = [int(x) for x in _text(transport, "frame all").split() if x.isdigit()]
+    state.view = view
     if done:
         first = state.exposure_of(done[0])
         assert first is not None
-        _goto(transport, first.image)
         review(transport, state, first)
         report.lines.append(f"reviewing {first.name} (Claws > Review next exposure for the next)")
     else:
@@ -176,7 +194,6 @@ def detect_all(
             "no exposure has a region: draw a polygon around each claw (Edit > Region, then "
             "Region > Shape > Polygon, click and drag), then run this again"
         )
-    return report
 
 
 # --------------------------------------------------------------------------- commit
