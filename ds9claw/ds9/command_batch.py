@@ -32,7 +32,7 @@ from ..errors import TransportError
 from .names import ds9_word
 from .transport import Transport
 
-__all__ = ["BATCH_MARKER", "CommandBatch", "run_commands"]
+__all__ = ["BATCH_MARKER", "CommandBatch"]
 
 #: First line of every batch script (the test fake recognises batches by it).
 BATCH_MARKER = "# ds9claw command batch"
@@ -81,6 +81,10 @@ file rename -force {part} {out}
 """
 
 
+#: The steps that answer (one line each in the answers file).
+_ANSWERING = ("get", "tryget", "value")
+
+
 def _hex(command: str) -> str:
     return command.encode().hex()
 
@@ -101,7 +105,10 @@ class CommandBatch:
 
     steps: list[tuple[str, str]] = field(default_factory=list)
     payloads: dict[int, bytes] = field(default_factory=dict, repr=False)
-    _n_answers: int = 0
+
+    @property
+    def _n_answers(self) -> int:
+        return sum(verb in _ANSWERING for verb, _ in self.steps)
 
     def set(self, command: str, data: bytes | None = None) -> None:
         """Add a ``set`` command (as typed after ``xpaset -p ds9``).
@@ -122,13 +129,11 @@ class CommandBatch:
         With ``may_fail=True`` a refusal answers ``None`` instead of stopping the batch.
         """
         self.steps.append(("tryget" if may_fail else "get", command))
-        self._n_answers += 1
         return self._n_answers - 1
 
     def tcl_value(self, expression: str) -> int:
         """Add a Tcl expression evaluated in DS9 (``set ::x``); return its answer's index."""
         self.steps.append(("value", expression))
-        self._n_answers += 1
         return self._n_answers - 1
 
     def script(self, out: Path | None, files: dict[int, Path] | None = None) -> str:
@@ -206,11 +211,3 @@ def _parse_answers(text: str, expected: int, transport: Transport) -> list[str |
             "a batch; is it still running?"
         )
     return answers
-
-
-def run_commands(transport: Transport, *commands: str) -> None:
-    """Run ``set`` commands in one request (nothing is sent for none)."""
-    batch = CommandBatch()
-    for command in commands:
-        batch.set(command)
-    batch.run(transport)

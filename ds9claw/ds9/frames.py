@@ -15,7 +15,7 @@ from ..errors import InputError, TransportError
 from .command_batch import CommandBatch
 from .transport import Transport
 
-__all__ = ["FrameRef", "header_cards", "image_frame", "split_file_spec"]
+__all__ = ["FrameRef", "image_frame", "split_file_spec"]
 
 _log = logging.getLogger(__name__)
 
@@ -114,24 +114,16 @@ def _header_cards(transport: Transport) -> dict[str, str]:
         # DS9 refuses 'fits header' for an empty frame; make sure it is still there
         transport.get("version")
         return {}
-    return header_cards(raw.decode("ascii", errors="replace"))
-
-
-def header_cards(
-    text: str, keys: Sequence[str] = (ROLE_KEY, SOURCE_KEY, SOURCE_NAME_KEY)
-) -> dict[str, str]:
-    """Keyword -> value string of the ``keys`` cards in DS9's ``fits header`` answer.
-
-    DS9 answers one card per line, or (some versions) the 80-column cards run together.
-    """
+    text = raw.decode("ascii", errors="replace")
+    cards: dict[str, str] = {}
     lines = (
         text.splitlines() if "\n" in text else [text[i : i + 80] for i in range(0, len(text), 80)]
     )
-    cards: dict[str, str] = {}
     for line in lines:
         key = line[:8].strip()
-        if key in keys and line[8:10] == "= ":
-            cards[key] = line[10:].split("/")[0].strip().strip("'").strip()
+        if key in (ROLE_KEY, SOURCE_KEY, SOURCE_NAME_KEY) and line[8:10] == "= ":
+            value = line[10:].split("/")[0].strip().strip("'").strip()
+            cards[key] = value
     return cards
 
 

@@ -11,7 +11,7 @@ from ..errors import InputError
 from .product_frames import LABEL_TAG
 from .transport import Transport
 from .visit import review
-from .visit_state import Exposure, View, capture_view, is_reviewing, load_state, scan_visit
+from .visit_state import Exposure, View, is_reviewing, read_screen, scan_visit
 
 __all__ = ["LABEL_TAG", "after_detect", "before_detect"]
 
@@ -29,10 +29,10 @@ def before_detect(transport: Transport) -> View:
     View
         What to go back to (the one saved when a review is on screen).
     """
-    kept = load_state(transport)
-    if kept is not None and kept.view is not None and is_reviewing(transport, kept):
+    kept, _, screen = read_screen(transport)  # one request
+    if kept is not None and kept.view is not None and is_reviewing(transport, kept, screen.active):
         return kept.view
-    return capture_view(transport)
+    return screen
 
 
 def after_detect(transport: Transport, image_frame: int, view: View | None) -> Exposure:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .command_batch import CommandBatch
-from .frames import ROLE_KEY, SOURCE_KEY, _frame_ref, header_cards
+from .frames import ROLE_KEY, SOURCE_KEY, _frame_ref
 from .transport import Transport
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "is_reviewing",
     "load_state",
     "read_screen",
-    "save_state",
+    "save_state_command",
     "scan_visit",
     "visit_state",
 ]
@@ -153,19 +153,6 @@ def load_state(transport: Transport) -> VisitState | None:
     return _decode_state(batch.run(transport)[raw])
 
 
-def save_state(transport: Transport, state: VisitState) -> None:
-    """Keep the state in DS9 (a Tcl variable holding hex-encoded JSON).
-
-    Parameters
-    ----------
-    transport : Transport
-        Connection to DS9.
-    state : VisitState
-        What to keep.
-    """
-    transport.set("tcl", save_state_command(state)[len("tcl ") :].encode())
-
-
 def save_state_command(state: VisitState) -> str:
     """The ``tcl`` set command that keeps ``state`` in DS9 (for a `CommandBatch`)."""
     data = asdict(state)
@@ -222,18 +209,19 @@ def scan_visit(
     start = batch.get("frame") if current is None else None
     cwd = batch.get("cd", may_fail=True)
     asked = []
+    keys = (ROLE_KEY, SOURCE_KEY, "DETECTOR")
     for frame in frames:
         batch.set(f"frame {frame}")
-        header = batch.get("fits header", may_fail=True)
-        asked.append((frame, header, batch.get("fits size"), batch.get("file")))
+        cards = {key: batch.get(f"fits header keyword {key}", may_fail=True) for key in keys}
+        asked.append((frame, cards, batch.get("fits size"), batch.get("file")))
     if current is not None and current in frames:
         batch.set(f"frame {current}")
     answers = batch.run(transport)
     images: list[Exposure] = []
     products: list[tuple[int, str, str]] = []
     ds9_cwd = answers[cwd]
-    for frame, header, size_answer, file_answer in asked:
-        cards = header_cards(answers[header] or "", (ROLE_KEY, SOURCE_KEY, "DETECTOR"))
+    for frame, asked_cards, size_answer, file_answer in asked:
+        cards = {key: (answers[i] or "").strip("'").strip() for key, i in asked_cards.items()}
         role = cards.get(ROLE_KEY)
         if role in ("seed", "mask"):
             products.append((frame, role, cards.get(SOURCE_KEY, "")))
